@@ -1,0 +1,19 @@
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/core/", include("core.urls")),
+    path("api/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("media-private/", include("media_store.urls")),
+]
+
+if not settings.USE_S3:
+    # Development only: Django serves public media from local disk (no-op unless DEBUG).
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+
+from media_store.admin import image_preview
+from media_store.forms import ImageUploadField
+
+from . import services
+from .models import Order, OrderImage, OrderLine, Product
+
+
+class ProductAdminForm(forms.ModelForm):
+    upload = ImageUploadField(
+        required=False,
+        label="Image",
+        help_text="JPEG, PNG, WebP, GIF or HEIC; replaces the current image.",
+    )
+
+    class Meta:
+        model = Product
+        fields = ["name", "slug", "description", "price"]
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    form = ProductAdminForm
+    list_display = ["thumbnail", "name", "slug", "price", "updated_at"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["thumbnail"]
+    list_select_related = ["image"]
+
+    @admin.display(description="Image")
+    def thumbnail(self, obj: Product) -> str:
+        return image_preview(obj.image, height=60)
+
+    def save_model(self, request: HttpRequest, obj: Product, form: Any, change: bool) -> None:
+        # Through the service, so the admin gets the same validation as the API.
+        fields = {name: form.cleaned_data[name] for name in ProductAdminForm.Meta.fields}
+        services.save_product(obj, fields, image=form.cleaned_data.get("upload"))
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    extra = 0
+    readonly_fields = ["product", "quantity", "unit_price"]
+    can_delete = False
+
+
+class OrderImageInline(admin.TabularInline):
+    model = OrderImage
+    extra = 0
+    fields = ["preview", "position"]
+    readonly_fields = ["preview", "position"]
+    can_delete = False
+
+    @admin.display(description="Image")
+    def preview(self, obj: OrderImage) -> str:
+        return image_preview(obj.file, height=120)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["id", "owner", "status", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["owner__username", "note"]
+    readonly_fields = ["owner", "note", "created_at", "updated_at"]
+    fields = ["owner", "status", "note", "created_at", "updated_at"]
+    inlines = [OrderLineInline, OrderImageInline]

@@ -1,0 +1,115 @@
+"""Storage backends: S3 that never overwrites, and a local private store with signed URLs."""
+
+from __future__ import annotations
+
+import mimetypes
+from typing import Any
+
+from botocore.exceptions import ClientError
+from django.conf import settings
+from django.core import signing
+from django.core.files.storage import FileSystemStorage
+from django.urls import reverse
+from storages.backends.s3 import S3Storage
+from storages.utils import clean_name
+
+_IF_NONE_MATCH_OPERATIONS = ("PutObject", "CompleteMultipartUpload")
+
+
+def _refuse_overwrite(params: dict[str, Any], **_: Any) -> None:
+    params.setdefault("IfNoneMatch", "*")
+
+
+class NoOverwriteS3Storage(S3Storage):
+    """S3 storage with ``file_overwrite=False`` semantics and no HEAD per save.
+
+    django-storages implements ``file_overwrite=False`` by sending a HEAD request
+    for every save and inventing a new name on a hit. Our keys are random UUIDs
+    chosen by the server, so a clash can only be a bug; instead of asking first,
+    each write carries ``If-None-Match: *`` and the bucket itself refuses to
+    replace an existing object (412), which we raise as ``FileExistsError``.
+    ``conditional_writes=False`` turns the header off for stores that reject it.
+    """
+
+    conditional_writes = True
+
+    def get_default_settings(self) -> dict[str, Any]:
+        defaults = super().get_default_settings()
+        defaults["conditional_writes"] = True
+        return defaults
+
+    @property
+    def connection(self) -> Any:
+        connection = getattr(self._connections, "connection", None)
+        if connection is None:
+            connection = super().connection
+            if self.conditional_writes and not self.file_overwrite:
+                events = connection.meta.client.meta.events
+                for operation in _IF_NONE_MATCH_OPERATIONS:
+                    events.register(f"before-parameter-build.s3.{operation}", _refuse_overwrite)
+        return connection
+
+    def get_available_name(self, name: str, max_length: int | None = None) -> str:
+        name = clean_name(name)
+        if max_length is not None and len(name) > max_length:
+            raise ValueError(f"Storage key {name!r} is longer than {max_length} characters.")
+        return name
+
+    def _save(self, name: str, content: Any) -> str:
+        try:
+            return super()._save(name, content)
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") == "PreconditionFailed":
+                raise FileExistsError(f"An object named {name!r} already exists.") from err
+            raise
+
+
+class PublicS3Storage(NoOverwriteS3Storage):
+    """Public media: plain (unsigned) URLs; keys never change, so caches keep them forever."""
+
+    querystring_auth = False
+    object_parameters = {
+        "CacheControl": "public, max-age=31536000, immutable",
+        "ContentDisposition": "inline",
+    }
+
+
+class PrivateS3Storage(NoOverwriteS3Storage):
+    """Private media: readable only through short-lived signed URLs, never cached.
+
+    ``custom_domain`` stays unset: a CDN domain would serve unsigned URLs.
+    ``attachment`` keeps a browser from rendering the object as a page on the
+    bucket's origin if a signed URL is opened directly.
+    """
+
+    querystring_auth = True
+    custom_domain = None
+    object_parameters = {
+        "CacheControl": "private, no-store",
+        "ContentDisposition": "attachment",
+    }
+
+
+PRIVATE_URL_SALT = "media_store.private-file"
+
+
+class SignedFileSystemStorage(FileSystemStorage):
+    """Local private files (development only), reachable only through signed, expiring URLs.
+
+    The files live outside ``MEDIA_ROOT`` so the development media server never
+    exposes them; :func:`media_store.views.private_file` checks the signature.
+    """
+
+    def url(self, name: str | None) -> str:
+        token = signing.dumps(name, salt=PRIVATE_URL_SALT, compress=True)
+        return reverse("media_store:private-file", args=[token])
+
+    @staticmethod
+    def name_from_token(token: str) -> str:
+        """Return the file name a token was issued for; raises ``signing.BadSignature``."""
+        max_age = getattr(settings, "MEDIA_SIGNED_URL_EXPIRE", 600)
+        return signing.loads(token, salt=PRIVATE_URL_SALT, max_age=max_age)
+
+    @staticmethod
+    def content_type_for(name: str) -> str:
+        return mimetypes.guess_type(name)[0] or "application/octet-stream"

@@ -1,0 +1,56 @@
+"""System checks that catch the two ways uploads silently get lost in production."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, register
+
+#: Environment variables set by platforms whose local disk is wiped on restart.
+EPHEMERAL_PLATFORM_MARKERS = {
+    "KOYEB_APP_NAME": "Koyeb",
+    "KOYEB_SERVICE_NAME": "Koyeb",
+    "DYNO": "Heroku",
+    "RENDER": "Render",
+    "FLY_APP_NAME": "Fly.io",
+}
+
+
+def ephemeral_platform() -> str | None:
+    for variable, platform in EPHEMERAL_PLATFORM_MARKERS.items():
+        if os.environ.get(variable):
+            return platform
+    return None
+
+
+@register("media")
+def check_media_storage(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    errors: list[Error] = []
+    use_s3 = getattr(settings, "USE_S3", False)
+    platform = ephemeral_platform()
+    if platform and not use_s3 and not settings.DEBUG:
+        errors.append(
+            Error(
+                f"Running on {platform}, whose disk is wiped on every restart and redeploy, "
+                "with USE_S3 off: uploaded files would be lost.",
+                hint="Set USE_S3=True and the AWS_* variables (see KOYEB_QUICK_FIX.md).",
+                id="media_store.E001",
+            )
+        )
+    if use_s3:
+        missing = [
+            name
+            for name in ("AWS_STORAGE_BUCKET_NAME", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+            if not getattr(settings, name, None)
+        ]
+        if missing:
+            errors.append(
+                Error(
+                    f"USE_S3 is on but {', '.join(missing)} is not set.",
+                    hint="Set them in the service's environment (see .env.koyeb.example).",
+                    id="media_store.E002",
+                )
+            )
+    return errors

@@ -1,0 +1,42 @@
+"""Errors raised while accepting or storing media, each with the HTTP status it deserves.
+
+They carry a message a person can act on; :mod:`media_store.drf` turns them into
+JSON responses, and plain Django code can use ``status_code`` the same way.
+"""
+
+from __future__ import annotations
+
+
+class MediaError(Exception):
+    status_code = 400
+    code = "invalid_media"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidImage(MediaError):
+    """Not a usable image: empty, truncated, corrupt, too many pixels."""
+
+    code = "invalid_image"
+
+
+class UnsupportedMediaType(MediaError):
+    """The bytes are of a type we do not accept (SVG, HTML, PDF, ...)."""
+
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+class UploadTooLarge(MediaError):
+    status_code = 413
+    code = "upload_too_large"
+
+
+class StorageUnavailable(MediaError):
+    """The object store could not be reached or refused us; nothing was saved."""
+
+    status_code = 503
+    code = "storage_unavailable"

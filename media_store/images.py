@@ -1,0 +1,231 @@
+"""Accept an image by its bytes, never by its name or declared type.
+
+:func:`prepare_image` checks an upload against the limits, sniffs its real
+format, fully decodes it (so truncated and corrupt files fail here, not in a
+customer's browser), refuses markup hidden inside, and by default re-encodes
+it: EXIF orientation applied, EXIF/GPS/XMP and comments dropped, HEIC/HEIF
+converted to JPEG. The result knows its size, dimensions and sha256 so the
+database can answer those questions without touching the object store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import warnings
+from dataclasses import dataclass
+from typing import IO
+
+from django.core.files.base import ContentFile, File
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .conf import UploadLimits
+from .errors import InvalidImage, UnsupportedMediaType, UploadTooLarge
+
+try:  # HEIC/HEIF from phones; optional so the module imports without it.
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    HEIF_FORMATS: tuple[str, ...] = ("HEIF",)
+except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
+    HEIF_FORMATS = ()
+
+#: Pillow format -> (content type, file extension) of what we store.
+STORED_FORMATS: dict[str, tuple[str, str]] = {
+    "JPEG": ("image/jpeg", "jpg"),
+    "PNG": ("image/png", "png"),
+    "WEBP": ("image/webp", "webp"),
+    "GIF": ("image/gif", "gif"),
+}
+ACCEPTED_FORMATS = (*STORED_FORMATS, *HEIF_FORMATS)
+ACCEPTED_DESCRIPTION = "JPEG, PNG, WebP, GIF or HEIC"
+
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
+# Markup a browser could be tricked into rendering: HTML/SVG/XML/PHP anywhere in
+# the file makes it a polyglot, whatever image header it starts with.
+_MARKUP = re.compile(
+    rb"<\s*(?:!doctype|html|head|body|script|svg|iframe|object|embed|\?php|\?xml)\b|javascript:",
+    re.IGNORECASE,
+)
+_SCAN_CHUNK = 1024 * 1024
+_SCAN_OVERLAP = 64
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """An image ready to store: its bytes and the facts the database keeps."""
+
+    content: File
+    content_type: str
+    extension: str
+    width: int
+    height: int
+    size: int
+    sha256: str
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
+def _sniff(head: bytes) -> str | None:
+    """Return the format named by the file's first bytes, or None."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS and HEIF_FORMATS:
+        return "HEIF"
+    return None
+
+
+def _describe_unsupported(head: bytes) -> str:
+    text = head.lstrip().lower()
+    if text.startswith(b"%pdf"):
+        kind = "a PDF document"
+    elif b"<svg" in text or text.startswith(b"<?xml"):
+        kind = "an SVG/XML file"
+    elif text.startswith((b"<!doctype", b"<html", b"<")):
+        kind = "an HTML/text file"
+    elif head[4:8] == b"ftyp":
+        kind = "a video or unsupported HEIF variant"
+    else:
+        kind = "not a recognised image"
+    return f"This file is {kind}. Upload a {ACCEPTED_DESCRIPTION} image."
+
+
+def _contains_markup(stream: IO[bytes]) -> bool:
+    stream.seek(0)
+    tail = b""
+    while chunk := stream.read(_SCAN_CHUNK):
+        if _MARKUP.search(tail + chunk):
+            return True
+        tail = chunk[-_SCAN_OVERLAP:]
+    return False
+
+
+def _open_and_decode(stream: IO[bytes], fmt: str, limits: UploadLimits) -> Image.Image:
+    too_many = (
+        f"The image has too many pixels; the limit is {limits.max_pixels:,}. "
+        "Resize it and try again."
+    )
+    stream.seek(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(stream, formats=[fmt])
+            width, height = image.size
+            frames = getattr(image, "n_frames", 1)
+            if width * height * frames > limits.max_pixels:
+                raise InvalidImage(too_many)
+            image.load()
+            for index in range(1, frames):  # decode every frame of an animation
+                image.seek(index)
+                image.load()
+            if frames > 1:
+                image.seek(0)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise InvalidImage(too_many) from exc
+        except UnidentifiedImageError as exc:
+            raise UnsupportedMediaType(
+                f"The file could not be read as an image. Upload a {ACCEPTED_DESCRIPTION} image."
+            ) from exc
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise InvalidImage(
+                "The image is truncated or corrupt and cannot be decoded. "
+                "Export it again from your photo app and retry."
+            ) from exc
+    return image
+
+
+def _reencode(image: Image.Image, fmt: str) -> tuple[bytes, str]:
+    """Re-encode without metadata; returns the bytes and their Pillow format."""
+    out_format = "JPEG" if fmt in HEIF_FORMATS else fmt
+    frames = getattr(image, "n_frames", 1)
+    buffer = io.BytesIO()
+    options: dict[str, object] = {}
+    if icc := image.info.get("icc_profile"):
+        options["icc_profile"] = icc  # colour, not personal data
+    if out_format == "GIF" or (frames > 1 and out_format in ("WEBP", "PNG")):
+        options.update(save_all=frames > 1, loop=image.info.get("loop", 0))
+        if "duration" in image.info:
+            options["duration"] = image.info["duration"]
+        image.save(buffer, format=out_format, **options)
+        return buffer.getvalue(), out_format
+    upright = ImageOps.exif_transpose(image)
+    if out_format == "JPEG":
+        if upright.mode not in ("RGB", "L", "CMYK"):
+            upright = upright.convert("RGB")
+        options.update(quality=90)
+    elif out_format == "WEBP":
+        options.update(quality=90, method=4)
+    upright.save(buffer, format=out_format, **options)
+    return buffer.getvalue(), out_format
+
+
+def _sha256(stream: IO[bytes]) -> str:
+    stream.seek(0)
+    digest = hashlib.sha256()
+    while chunk := stream.read(_SCAN_CHUNK):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def prepare_image(
+    upload: IO[bytes], *, limits: UploadLimits, reencode: bool = True
+) -> PreparedImage:
+    """Validate ``upload`` (a Django ``UploadedFile`` or any binary file) and make it storable.
+
+    Raises :class:`UploadTooLarge` (413), :class:`UnsupportedMediaType` (415) or
+    :class:`InvalidImage` (400), each with a message meant for the uploader.
+    """
+    size = getattr(upload, "size", None)
+    if size is None:
+        upload.seek(0, io.SEEK_END)
+        size = upload.tell()
+    if size == 0:
+        raise InvalidImage("The file is empty (0 bytes). Choose an image file and try again.")
+    if size > limits.max_bytes:
+        raise UploadTooLarge(
+            f"The file is {_megabytes(size)}; the limit is {_megabytes(limits.max_bytes)}. "
+            "Upload a smaller image."
+        )
+    upload.seek(0)
+    head = upload.read(64)
+    fmt = _sniff(head)
+    if fmt is None:
+        raise UnsupportedMediaType(_describe_unsupported(head))
+    if _contains_markup(upload):
+        raise UnsupportedMediaType(
+            "The file contains HTML or script content inside the image data and was refused. "
+            "Export the picture again as a plain image."
+        )
+    image = _open_and_decode(upload, fmt, limits)
+    width, height = image.size
+    if reencode or fmt not in STORED_FORMATS:
+        data, out_format = _reencode(image, fmt)
+        width, height = Image.open(io.BytesIO(data)).size
+        content: File = ContentFile(data)
+        digest = hashlib.sha256(data).hexdigest()
+    else:  # store the uploaded bytes as they are, streamed, never held in memory whole
+        out_format = fmt
+        content = File(upload)
+        digest = _sha256(upload)
+        upload.seek(0)
+    image.close()
+    content_type, extension = STORED_FORMATS[out_format]
+    content.content_type = content_type  # read by the S3 backend for the object's Content-Type
+    return PreparedImage(
+        content=content,
+        content_type=content_type,
+        extension=extension,
+        width=width,
+        height=height,
+        size=content.size,
+        sha256=digest,
+    )

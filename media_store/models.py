@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import uuid
+
+from django.core.files.storage import Storage, storages
+from django.db import models
+
+from .storage_config import PRIVATE_ALIAS, PUBLIC_ALIAS
+
+
+class StoredFile(models.Model):
+    """One object in the media store, described well enough that reads never ask the store.
+
+    ``key`` is relative to the storage's location (``media/`` or ``private/`` in
+    the bucket). The uploader's file name is kept for display only.
+    """
+
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Public"
+        PRIVATE = "private", "Private"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    visibility = models.CharField(max_length=10, choices=Visibility.choices)
+    key = models.CharField(max_length=255, unique=True)
+    original_name = models.CharField(max_length=255, blank=True)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["visibility", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.original_name or self.key
+
+    @property
+    def storage(self) -> Storage:
+        return storage_for(self.visibility)
+
+    def url(self) -> str:
+        """Public URL, or a short-lived signed one for private files (no request to the store)."""
+        return self.storage.url(self.key)
+
+
+def storage_for(visibility: str) -> Storage:
+    alias = PRIVATE_ALIAS if visibility == StoredFile.Visibility.PRIVATE else PUBLIC_ALIAS
+    return storages[alias]

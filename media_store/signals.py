@@ -1,0 +1,34 @@
+"""Object deletion follows row deletion, but only once the transaction has committed."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from django.db import models, transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+
+from .models import StoredFile
+from .services import delete_object
+
+
+@receiver(post_delete, sender=StoredFile)
+def _delete_object_after_commit(sender: type, instance: StoredFile, **_: Any) -> None:
+    transaction.on_commit(partial(delete_object, instance.visibility, instance.key))
+
+
+def delete_stored_files_with(model: type[models.Model], *field_names: str) -> None:
+    """When a ``model`` row is deleted, delete the StoredFile rows its fields point at.
+
+    For one-to-one/foreign keys *to* StoredFile, whose deletion would otherwise
+    leave the file behind.
+    """
+
+    def _cascade(sender: type, instance: models.Model, **_: Any) -> None:
+        ids = [getattr(instance, f"{name}_id") for name in field_names]
+        StoredFile.objects.filter(pk__in=[pk for pk in ids if pk]).delete()
+
+    post_delete.connect(
+        _cascade, sender=model, weak=False, dispatch_uid=f"media:{model._meta.label}"
+    )

@@ -1,0 +1,77 @@
+"""Settings behave as documented when the process starts with a given environment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PRODUCTION = {
+    "DEBUG": "False",
+    "SECRET_KEY": "x" * 30 + "-production-like-secret-key-0123456789",
+    "ALLOWED_HOSTS": "shop.example.com",
+    "CSRF_TRUSTED_ORIGINS": "https://shop.example.com",
+    "USE_S3": "True",
+    "AWS_STORAGE_BUCKET_NAME": "shop-media",
+    "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
+    "AWS_SECRET_ACCESS_KEY": "secret",
+}
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "KOYEB_", "SECRET_KEY", "SECURE_", "DEBUG", "USE_S3"))
+    }
+    clean.pop("DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_refuses_to_start_without_secret_key():
+    env = dict(PRODUCTION)
+    del env["SECRET_KEY"]
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "Set the SECRET_KEY environment variable" in result.stderr
+
+
+def test_check_deploy_is_clean_in_production():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout
+
+
+def test_koyeb_without_s3_is_an_error_naming_the_fix():
+    env = {**PRODUCTION, "USE_S3": "False", "KOYEB_APP_NAME": "shop"}
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "media_store.E001" in result.stderr and "USE_S3=True" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "missing", ["AWS_STORAGE_BUCKET_NAME", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+)
+def test_s3_without_bucket_or_credentials_is_an_error(missing):
+    env = {k: v for k, v in PRODUCTION.items() if k != missing}
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "media_store.E002" in result.stderr and missing in result.stderr
+
+
+def test_storages_use_the_storages_setting_only():
+    from django.conf import settings
+
+    assert not hasattr(settings, "DEFAULT_FILE_STORAGE")
+    assert set(settings.STORAGES) == {"default", "private", "staticfiles"}

@@ -1,0 +1,115 @@
+"""Suite-wide fixtures. Environment defaults for the settings are in pyproject.toml (pytest-env)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from media_store.bucket import apply_public_read_policy
+from media_store.storage_config import S3Settings, build_storages
+from tests.support.s3 import S3Server, start_s3_server
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    server = start_s3_server(tmp_path_factory.mktemp("ceph"))
+    yield server
+    if server.env is not None:
+        server.ceph("stop")
+
+
+@dataclass
+class S3Mode:
+    server: S3Server
+    bucket: str
+
+    def keys(self, prefix: str = "") -> list[str]:
+        return self.server.keys(self.bucket, prefix)
+
+    def s3_settings(self, **overrides: object) -> S3Settings:
+        values: dict[str, object] = {
+            "bucket_name": self.bucket,
+            "access_key": self.server.access_key,
+            "secret_key": self.server.secret_key,
+            "region_name": self.server.region,
+            "endpoint_url": self.server.endpoint_url,
+            "connect_timeout": 2.0,
+            "read_timeout": 5.0,
+            "max_attempts": 1,
+        }
+        values.update(overrides)
+        return S3Settings(**values)  # type: ignore[arg-type]
+
+
+def storages_for(s3: S3Settings, tmp: Path) -> dict:
+    return build_storages(use_s3=True, s3=s3, media_root=tmp / "m", private_root=tmp / "p")
+
+
+@pytest.fixture
+def local_media(settings, tmp_path: Path) -> Path:
+    """Local-disk mode with media in a throwaway directory."""
+    settings.USE_S3 = False
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    settings.STORAGES = build_storages(
+        use_s3=False, media_root=settings.MEDIA_ROOT, private_root=settings.PRIVATE_MEDIA_ROOT
+    )
+    return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def _default_local_media(request: pytest.FixtureRequest) -> None:
+    if "s3" not in request.fixturenames:
+        request.getfixturevalue("local_media")
+
+
+@pytest.fixture
+def s3(settings, s3_server: S3Server, tmp_path: Path) -> Iterator[S3Mode]:
+    """S3 mode against a fresh bucket on the real gateway (public prefixes readable)."""
+    bucket = s3_server.new_bucket()
+    apply_public_read_policy(s3_server.client(), bucket)
+    mode = S3Mode(server=s3_server, bucket=bucket)
+    settings.USE_S3 = True
+    settings.AWS_STORAGE_BUCKET_NAME = bucket
+    settings.AWS_ACCESS_KEY_ID = s3_server.access_key
+    settings.AWS_SECRET_ACCESS_KEY = s3_server.secret_key
+    settings.STORAGES = storages_for(mode.s3_settings(), tmp_path)
+    yield mode
+    s3_server.drop_bucket(bucket)
+
+
+@pytest.fixture
+def user(db):
+    return get_user_model().objects.create_user("alice", "alice@example.com", "pw-alice-123")
+
+
+@pytest.fixture
+def other_user(db):
+    return get_user_model().objects.create_user("bob", "bob@example.com", "pw-bob-123")
+
+
+@pytest.fixture
+def staff(db):
+    return get_user_model().objects.create_user(
+        "staff", "staff@example.com", "pw-staff-123", is_staff=True
+    )
+
+
+def client_for(user=None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def product(db):
+    from core.models import Product
+
+    return Product.objects.create(name="Mug", slug="mug", price=Decimal("9.50"))

@@ -1,0 +1,187 @@
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import pytest
+
+from core.models import Order, OrderImage
+from core.services import LineRequest, place_order
+from media_store.models import StoredFile
+from tests.conftest import client_for, storages_for
+from tests.support.http import fetch
+from tests.support.images import image_bytes, upload
+from tests.support.s3 import free_port
+
+pytestmark = pytest.mark.django_db
+
+
+def post_order(user, product, images=None, **extra):
+    data = {
+        "lines": json.dumps([{"product": product.pk, "quantity": 2}]),
+        "note": "Print these please",
+        "images": images
+        if images is not None
+        else [upload("a.jpg"), upload("b.png", image_bytes("PNG"))],
+    }
+    data.update(extra)
+    return client_for(user).post("/api/core/orders/", data, format="multipart")
+
+
+def tamper(url: str) -> str:
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    signature = query["X-Amz-Signature"]
+    query["X-Amz-Signature"] = ("0" if signature[0] != "0" else "1") + signature[1:]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+@pytest.mark.s3
+def test_order_images_are_private_and_only_readable_with_a_valid_signature(user, product, s3):
+    response = post_order(user, product)
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["owner"] == "alice" and body["status"] == "received"
+    assert body["total"] == "19.00"
+    assert [line["quantity"] for line in body["lines"]] == [2]
+    images = [item["image"] for item in body["images"]]
+    assert [image["content_type"] for image in images] == ["image/jpeg", "image/png"]
+
+    keys = s3.keys()
+    assert len(keys) == 2 and all(key.startswith("private/orders/") for key in keys)
+    for image in images:
+        url = image["url"]
+        assert "X-Amz-Signature=" in url and "X-Amz-Expires=600" in url
+        signed = fetch(url)
+        assert signed.status == 200
+        assert hashlib.sha256(signed.body).hexdigest() in {
+            f.sha256 for f in StoredFile.objects.all()
+        }
+        assert signed.headers["Cache-Control"] == "private, no-store"
+        assert fetch(url.split("?")[0]).status == 403  # anonymous, unsigned
+        assert fetch(tamper(url)).status == 403
+
+
+@pytest.mark.s3
+def test_expired_signature_is_rejected(user, product, s3, settings, tmp_path):
+    settings.STORAGES = storages_for(s3.s3_settings(signed_url_expire=1), tmp_path)
+    response = post_order(user, product, images=[upload()])
+    url = response.json()["images"][0]["image"]["url"]
+    time.sleep(2.5)
+    assert fetch(url).status == 403
+
+
+def test_customers_see_only_their_own_orders(user, other_user, staff, product):
+    order_id = post_order(user, product).json()["id"]
+    assert client_for(other_user).get(f"/api/core/orders/{order_id}/").status_code == 404
+    assert client_for(other_user).get("/api/core/orders/").json()["count"] == 0
+    assert client_for(user).get("/api/core/orders/").json()["count"] == 1
+    assert client_for(staff).get(f"/api/core/orders/{order_id}/").status_code == 200
+    assert client_for().get("/api/core/orders/").status_code in (401, 403)
+
+
+def test_only_staff_change_status(user, staff, product):
+    order_id = post_order(user, product).json()["id"]
+    url = f"/api/core/orders/{order_id}/"
+    assert client_for(user).patch(url, {"status": "shipped"}, format="json").status_code == 403
+    response = client_for(staff).patch(url, {"status": "shipped"}, format="json")
+    assert response.status_code == 200 and response.json()["status"] == "shipped"
+    bad = client_for(staff).patch(url, {"status": "lost"}, format="json")
+    assert bad.status_code == 400 and "status" in bad.json()
+
+
+def test_local_mode_private_urls_are_signed_and_expire(user, product, settings):
+    response = post_order(user, product, images=[upload()])
+    url = response.json()["images"][0]["image"]["url"]
+    assert url.startswith("http://testserver/media-private/private/")
+    client = client_for()
+    download = client.get(url)
+    assert download.status_code == 200
+    assert download["Cache-Control"] == "private, no-store"
+    assert (
+        b"".join(download.streaming_content)
+        == StoredFile.objects.get().storage.open(StoredFile.objects.get().key).read()
+    )
+    assert client.get(url[:-3] + "abc").status_code == 403
+    settings.MEDIA_SIGNED_URL_EXPIRE = 0
+    time.sleep(1.1)
+    assert client.get(url).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"lines": "not json"}, "lines"),
+        ({"lines": "[]"}, "lines"),
+        ({"lines": json.dumps([{"product": 999999, "quantity": 1}])}, "lines"),
+        ({"lines": json.dumps([{"product": "PRODUCT", "quantity": 0}])}, "lines"),
+        ({"images": []}, "images"),
+    ],
+)
+def test_invalid_orders_get_field_errors_and_store_nothing(user, product, data, field):
+    if "PRODUCT" in data.get("lines", ""):
+        data["lines"] = data["lines"].replace('"PRODUCT"', str(product.pk))
+    response = post_order(user, product, **data)
+    assert response.status_code == 400
+    assert field in response.json()
+    assert Order.objects.count() == 0 and StoredFile.objects.count() == 0
+
+
+def test_too_many_images_is_refused(user, product, settings):
+    settings.ORDER_MAX_IMAGES = 2
+    response = post_order(user, product, images=[upload(), upload(), upload()])
+    assert response.status_code == 400
+    assert "At most 2 images" in json.dumps(response.json())
+
+
+@pytest.mark.s3
+def test_one_bad_image_stores_nothing(user, product, s3):
+    response = post_order(user, product, images=[upload(), upload("x.jpg", b"%PDF-1.7 fake")])
+    assert response.status_code == 415
+    assert "PDF" in response.json()["detail"]
+    assert Order.objects.count() == 0 and StoredFile.objects.count() == 0
+    assert s3.keys() == []
+
+
+@pytest.mark.s3
+def test_store_down_gives_503_json_and_writes_no_row(user, product, s3, settings, tmp_path):
+    settings.STORAGES = storages_for(
+        s3.s3_settings(endpoint_url=f"http://127.0.0.1:{free_port()}"), tmp_path
+    )
+    started = time.monotonic()
+    response = post_order(user, product)
+    assert time.monotonic() - started < 15
+    assert response.status_code == 503
+    assert response["Retry-After"]
+    assert "Try again" in response.json()["detail"]
+    assert Order.objects.count() == 0 and StoredFile.objects.count() == 0
+    assert client_for().get("/api/core/products/").status_code == 200
+
+
+@pytest.mark.s3
+def test_database_failure_after_upload_removes_the_objects(user, product, s3):
+    from django.db import IntegrityError
+
+    duplicate_lines = [LineRequest(product, 1), LineRequest(product, 2)]  # violates a constraint
+    with pytest.raises(IntegrityError):
+        place_order(user, lines=duplicate_lines, images=[upload(), upload()])
+    assert s3.keys() == []
+    assert (
+        Order.objects.count() == 0
+        and StoredFile.objects.count() == 0
+        and OrderImage.objects.count() == 0
+    )
+
+
+@pytest.mark.s3
+def test_deleting_an_order_deletes_its_objects_after_commit(
+    user, staff, product, s3, django_capture_on_commit_callbacks
+):
+    order_id = post_order(user, product).json()["id"]
+    assert len(s3.keys("private/")) == 2
+    assert client_for(user).delete(f"/api/core/orders/{order_id}/").status_code == 403
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client_for(staff).delete(f"/api/core/orders/{order_id}/").status_code == 204
+    assert s3.keys() == [] and StoredFile.objects.count() == 0

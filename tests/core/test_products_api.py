@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+
+import pytest
+from django.core.files.storage import storages
+
+from core.models import Product
+from media_store.models import StoredFile
+from tests.conftest import client_for, storages_for
+from tests.support.http import fetch
+from tests.support.images import image_bytes, upload
+from tests.support.s3 import free_port
+
+pytestmark = pytest.mark.django_db
+
+
+def create_product(staff, name="Poster", **files):
+    data = {"name": name, "price": "12.00", "description": "A poster"}
+    data.update(files)
+    return client_for(staff).post("/api/core/products/", data, format="multipart")
+
+
+@pytest.mark.s3
+def test_upload_stores_object_with_sniffed_type_and_url_returns_same_bytes(staff, s3):
+    png = image_bytes("PNG")
+    # Named and declared as JPEG: the stored type must come from the bytes.
+    response = create_product(staff, image=upload("photo.jpg", png, "image/jpeg"))
+    assert response.status_code == 201, response.content
+    image = response.json()["image"]
+    assert image["content_type"] == "image/png"
+    assert image["url"].startswith(f"{s3.server.endpoint_url}/{s3.bucket}/media/products/")
+    assert image["url"].endswith(".png")
+    assert (image["width"], image["height"]) == (64, 48)
+
+    [key] = s3.keys("media/")
+    head = s3.server.client().head_object(Bucket=s3.bucket, Key=key)
+    assert head["ContentType"] == "image/png"
+    assert "immutable" in head["CacheControl"]
+
+    fetched = fetch(image["url"])  # anonymous: public product image
+    assert fetched.status == 200
+    stored = StoredFile.objects.get()
+    assert hashlib.sha256(fetched.body).hexdigest() == stored.sha256
+    assert len(fetched.body) == stored.size == image["size"]
+    assert stored.original_name == "photo.jpg"
+    assert stored.key == key.removeprefix("media/")
+
+
+@pytest.mark.s3
+def test_two_uploads_with_the_same_name_never_overwrite(staff, s3):
+    first = create_product(staff, "A", image=upload("photo.jpg", image_bytes(color="red")))
+    second = create_product(staff, "B", image=upload("photo.jpg", image_bytes(color="blue")))
+    assert first.status_code == second.status_code == 201
+    url_a, url_b = first.json()["image"]["url"], second.json()["image"]["url"]
+    assert url_a != url_b
+    assert len(s3.keys("media/products/")) == 2
+    assert fetch(url_a).body != fetch(url_b).body
+
+
+@pytest.mark.s3
+def test_the_bucket_refuses_to_overwrite_an_existing_key(s3):
+    from django.core.files.base import ContentFile
+
+    storage = storages["default"]
+    storage.save("products/fixed.jpg", ContentFile(b"first"))
+    with pytest.raises(FileExistsError):
+        storage.save("products/fixed.jpg", ContentFile(b"second"))
+    body = s3.server.client().get_object(Bucket=s3.bucket, Key="media/products/fixed.jpg")["Body"]
+    assert body.read() == b"first"
+
+
+@pytest.mark.s3
+def test_product_list_of_100_makes_no_s3_request(
+    staff, s3, settings, tmp_path, django_assert_max_num_queries
+):
+    for n in range(100):
+        image = StoredFile.objects.create(
+            visibility="public",
+            key=f"products/{n:032x}.jpg",
+            content_type="image/jpeg",
+            size=10,
+            width=4,
+            height=3,
+            sha256="0" * 64,
+        )
+        Product.objects.create(name=f"P{n}", slug=f"p{n}", price=Decimal("1.00"), image=image)
+    # Point the storage at a closed port: any S3 request would now fail the listing.
+    settings.STORAGES = storages_for(
+        s3.s3_settings(endpoint_url=f"http://127.0.0.1:{free_port()}"), tmp_path
+    )
+    with django_assert_max_num_queries(2):
+        response = client_for().get("/api/core/products/?page_size=100")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == 100 and len(body["results"]) == 100
+    assert all(item["image"]["url"].startswith("http://127.0.0.1:") for item in body["results"])
+
+
+def test_local_mode_serves_full_urls_from_local_disk(staff, local_media):
+    response = create_product(staff, image=upload())
+    assert response.status_code == 201, response.content
+    url = response.json()["image"]["url"]
+    assert url.startswith("http://testserver/media/products/") and url.endswith(".jpg")
+    key = StoredFile.objects.get().key
+    assert (local_media / "media" / key).is_file()
+
+
+def test_only_staff_may_write_products(user, product):
+    assert create_product(user).status_code == 403
+    assert client_for().post("/api/core/products/", {"name": "x", "price": "1"}).status_code in (
+        401,
+        403,
+    )
+    assert client_for(user).delete(f"/api/core/products/{product.pk}/").status_code == 403
+    assert client_for().get(f"/api/core/products/{product.pk}/").status_code == 200
+
+
+@pytest.mark.s3
+def test_rejected_upload_leaves_no_row_and_no_object(staff, s3):
+    response = create_product(
+        staff, image=upload("cat.jpg", b"<html><script>alert(1)</script>", "image/jpeg")
+    )
+    assert response.status_code == 415
+    assert "HTML" in response.json()["detail"]
+    assert Product.objects.count() == 0 and StoredFile.objects.count() == 0
+    assert s3.keys() == []
+
+
+@pytest.mark.s3
+def test_replacing_and_deleting_images_removes_old_objects_after_commit(
+    staff, s3, django_capture_on_commit_callbacks
+):
+    created = create_product(staff, image=upload())
+    pk = created.json()["id"]
+    [old_key] = s3.keys("media/")
+    with django_capture_on_commit_callbacks(execute=True):
+        replaced = client_for(staff).patch(
+            f"/api/core/products/{pk}/",
+            {"image": upload("new.png", image_bytes("PNG"))},
+            format="multipart",
+        )
+    assert replaced.status_code == 200, replaced.content
+    [new_key] = s3.keys("media/")
+    assert new_key != old_key and new_key.endswith(".png")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client_for(staff).delete(f"/api/core/products/{pk}/").status_code == 204
+    assert s3.keys() == []
+    assert StoredFile.objects.count() == 0
+
+
+def test_staff_can_update_fields_without_touching_the_image(staff, product):
+    response = client_for(staff).patch(
+        f"/api/core/products/{product.pk}/", {"price": "11.00"}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json()["price"] == "11.00"
+    assert response.json()["image"] is None
+
+
+def test_slug_is_generated_and_unique(staff):
+    a = create_product(staff, "Blue Mug").json()
+    b = create_product(staff, "Blue Mug").json()
+    assert (a["slug"], b["slug"]) == ("blue-mug", "blue-mug-2")
+    clash = client_for(staff).post(
+        "/api/core/products/", {"name": "x", "price": "1", "slug": "blue-mug"}
+    )
+    assert clash.status_code == 400 and "slug" in clash.json()
