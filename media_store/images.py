@@ -131,11 +131,8 @@ def _open_and_decode(stream: IO[bytes], fmt: str, limits: UploadLimits) -> Image
                 image.seek(0)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise InvalidImage(too_many) from exc
-        except UnidentifiedImageError as exc:
-            raise UnsupportedMediaType(
-                f"The file could not be read as an image. Upload a {ACCEPTED_DESCRIPTION} image."
-            ) from exc
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+            # The header already named an accepted format, so failing to read it is corruption.
             raise InvalidImage(
                 "The image is truncated or corrupt and cannot be decoded. "
                 "Export it again from your photo app and retry."
@@ -217,7 +214,6 @@ def prepare_image(
         content = File(upload)
         digest = _sha256(upload)
         upload.seek(0)
-    image.close()
     content_type, extension = STORED_FORMATS[out_format]
     content.content_type = content_type  # read by the S3 backend for the object's Content-Type
     return PreparedImage(

@@ -57,9 +57,12 @@ def local_media(settings, tmp_path: Path) -> Path:
     settings.USE_S3 = False
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
-    settings.STORAGES = build_storages(
+    storages = build_storages(
         use_s3=False, media_root=settings.MEDIA_ROOT, private_root=settings.PRIVATE_MEDIA_ROOT
     )
+    # No collectstatic in tests: the admin's pages need unhashed static names.
+    storages["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    settings.STORAGES = storages
     return tmp_path
 
 
