@@ -38,6 +38,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             "size": {"type": "integer"},
             "content_type": {"type": "string"},
             "name": {"type": "string"},
+            "sha256": {"type": "string"},
         },
         "nullable": True,
     }
@@ -61,4 +62,5 @@ class StoredImageField(serializers.Field):
             "size": value.size,
             "content_type": value.content_type,
             "name": value.original_name,
+            "sha256": value.sha256,
         }

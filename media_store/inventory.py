@@ -1,0 +1,54 @@
+"""What is actually in a storage: keys with size and age, for S3 and local disk alike."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from django.core.files.storage import FileSystemStorage, Storage
+
+from .models import StoredFile, storage_for
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str  # relative to the storage's location, as StoredFile.key
+    size: int
+    modified: datetime
+
+
+def is_s3(storage: Storage) -> bool:
+    return hasattr(storage, "bucket_name")
+
+
+def s3_key(storage: Storage, key: str) -> str:
+    """The full object key in the bucket for a storage-relative ``key``."""
+    location = getattr(storage, "location", "")
+    return f"{location}/{key}" if location else key
+
+
+def iter_objects(storage: Storage) -> Iterator[ObjectInfo]:
+    if is_s3(storage):
+        prefix = f"{storage.location}/" if storage.location else ""
+        paginator = storage.connection.meta.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=storage.bucket_name, Prefix=prefix):
+            for item in page.get("Contents", []):
+                yield ObjectInfo(item["Key"][len(prefix) :], item["Size"], item["LastModified"])
+    elif isinstance(storage, FileSystemStorage):
+        root = Path(storage.location)
+        for directory, _, files in os.walk(root):
+            for name in sorted(files):
+                path = Path(directory) / name
+                stat = path.stat()
+                modified = datetime.fromtimestamp(stat.st_mtime, tz=UTC)
+                yield ObjectInfo(path.relative_to(root).as_posix(), stat.st_size, modified)
+    else:  # pragma: no cover - only our two kinds are configured
+        raise TypeError(f"cannot list {type(storage).__name__}")
+
+
+def storages_by_visibility() -> Iterator[tuple[str, Storage]]:
+    for visibility in StoredFile.Visibility.values:
+        yield visibility, storage_for(visibility)

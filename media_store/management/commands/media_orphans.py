@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from media_store.inventory import iter_objects, storages_by_visibility
+from media_store.models import StoredFile
+from media_store.services import delete_object
+
+
+class Command(BaseCommand):
+    help = (
+        "Find objects that no database row references (orphans) and rows whose object is "
+        "missing. --delete removes the orphans; --check exits 1 if anything is found."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--delete", action="store_true", help="Delete orphan objects.")
+        parser.add_argument("--check", action="store_true", help="Exit 1 if anything is found.")
+        parser.add_argument(
+            "--min-age-minutes",
+            type=float,
+            default=60,
+            help="Skip younger objects: an upload in flight has no row yet (default 60).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        cutoff = datetime.now(tz=UTC) - timedelta(minutes=options["min_age_minutes"])
+        orphans: list[tuple[str, str]] = []
+        missing: list[tuple[str, str]] = []
+        for visibility, storage in storages_by_visibility():
+            known = set(
+                StoredFile.objects.filter(visibility=visibility).values_list("key", flat=True)
+            )
+            present = set()
+            for item in iter_objects(storage):
+                present.add(item.key)
+                if item.key not in known and item.modified <= cutoff:
+                    orphans.append((visibility, item.key))
+            missing += [(visibility, key) for key in sorted(known - present)]
+
+        for visibility, key in orphans:
+            self.stdout.write(f"orphan object  {visibility:7} {key}")
+        for visibility, key in missing:
+            self.stdout.write(f"missing object {visibility:7} {key}  (a row points at nothing)")
+        deleted = 0
+        if options["delete"]:
+            deleted = sum(delete_object(visibility, key) for visibility, key in orphans)
+        self.stdout.write(
+            f"{len(orphans)} orphan object(s), {len(missing)} row(s) with a missing object"
+            + (f", {deleted} orphan(s) deleted" if options["delete"] else "")
+        )
+        remaining = len(orphans) - deleted
+        if options["check"] and (remaining or missing):
+            raise CommandError("media store and database disagree (see above)")
