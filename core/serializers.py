@@ -27,11 +27,21 @@ class ProductWriteSerializer(serializers.ModelSerializer):
 
     slug = serializers.SlugField(max_length=200, required=False)
     image = serializers.FileField(required=False, allow_empty_file=True, write_only=True)
+    upload = serializers.UUIDField(
+        required=False, write_only=True, help_text="id of a finalized-to-be direct upload"
+    )
     remove_image = serializers.BooleanField(required=False, default=False, write_only=True)
 
     class Meta:
         model = Product
-        fields = ["name", "slug", "description", "price", "image", "remove_image"]
+        fields = ["name", "slug", "description", "price", "image", "upload", "remove_image"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("image") is not None and attrs.get("upload") is not None:
+            raise serializers.ValidationError(
+                "Send either an image file or an upload id, not both."
+            )
+        return attrs
 
     def validate_slug(self, value: str) -> str:
         clash = Product.objects.filter(slug=value)
@@ -117,19 +127,24 @@ class JSONLinesField(serializers.Field):
 
 
 class OrderCreateSerializer(serializers.Serializer):
-    """``multipart/form-data``: ``lines`` (JSON), ``note``, and one or more ``images``."""
+    """Multipart with ``lines`` (JSON), ``note`` and ``images`` (files), or JSON with
+    ``uploads`` (ids of direct uploads) instead of files; at least one image either way."""
 
     lines = JSONLinesField()
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
     images = serializers.ListField(
-        child=serializers.FileField(allow_empty_file=True), allow_empty=False
+        child=serializers.FileField(allow_empty_file=True), required=False, default=list
     )
+    uploads = serializers.ListField(child=serializers.UUIDField(), required=False, default=list)
 
-    def validate_images(self, value: list[Any]) -> list[Any]:
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        count = len(attrs["images"]) + len(attrs["uploads"])
+        if count == 0:
+            raise serializers.ValidationError({"images": ["An order needs at least one image."]})
         limit = min(upload_limits().max_files, settings.ORDER_MAX_IMAGES)
-        if len(value) > limit:
-            raise serializers.ValidationError(f"At most {limit} images per order.")
-        return value
+        if count > limit:
+            raise serializers.ValidationError({"images": [f"At most {limit} images per order."]})
+        return attrs
 
     def line_requests(self) -> list[LineRequest]:
         return [

@@ -3,30 +3,58 @@
 Every function validates all images before writing anything, writes objects
 before the database transaction and removes them again if it fails
 (``media_store.services.staged_uploads``); replaced or deleted images are
-removed from the store only after the transaction commits.
+removed from the store only after the transaction commits. Images arrive
+either as uploaded files or as finalized direct uploads (``PendingUpload``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.text import slugify
 
-from media_store.models import StoredFile
+from media_store.direct import forget_pending, open_pending
+from media_store.errors import MediaError, StorageUnavailable
+from media_store.models import PendingUpload, StoredFile
 from media_store.services import prepare_images, staged_uploads
 
 from .models import Order, OrderImage, OrderLine, Product
 
 PRODUCT_IMAGE_PREFIX = "products"
 ORDER_IMAGE_PREFIX = "orders"
+ORDER_UPLOAD = "order"
+PRODUCT_UPLOAD = "product"
 
 
 def _name_of(upload: IO[bytes]) -> str:
     return getattr(upload, "name", "") or ""
+
+
+@contextmanager
+def _finalizing(pending: Sequence[PendingUpload]) -> Iterator[list[IO[bytes]]]:
+    """Open direct uploads as files; drop their staging objects once they are dealt with.
+
+    Kept when the store is down, so the same upload ids can be retried.
+    """
+    files = [open_pending(item) for item in pending]
+    try:
+        yield files
+    except StorageUnavailable:
+        raise
+    except MediaError:
+        forget_pending(pending)  # bad content: nothing to retry
+        raise
+    else:
+        transaction.on_commit(lambda: forget_pending(pending))
+    finally:
+        for file in files:
+            file.close()
 
 
 def unique_slug(name: str, *, exclude_pk: int | None = None) -> str:
@@ -39,31 +67,37 @@ def unique_slug(name: str, *, exclude_pk: int | None = None) -> str:
 
 
 def save_product(
-    product: Product, fields: dict[str, Any], *, image: IO[bytes] | None = None
+    product: Product,
+    fields: dict[str, Any],
+    *,
+    image: IO[bytes] | None = None,
+    upload: PendingUpload | None = None,
 ) -> Product:
-    """Create or update ``product`` with ``fields``; an ``image`` replaces the old one."""
-    prepared = prepare_images([image]) if image is not None else []
-    with staged_uploads() as stage:
-        new_image = None
-        if prepared:
-            new_image = stage.put(
-                prepared[0],
-                visibility=StoredFile.Visibility.PUBLIC,
-                prefix=PRODUCT_IMAGE_PREFIX,
-                original_name=_name_of(image),
-            )
-        with transaction.atomic():
-            for name, value in fields.items():
-                setattr(product, name, value)
-            if not product.slug:
-                product.slug = unique_slug(product.name, exclude_pk=product.pk)
-            old_image = product.image if new_image is not None else None
-            if new_image is not None:
-                new_image.save()
-                product.image = new_image
-            product.save()
-            if old_image is not None:
-                old_image.delete()  # its object goes once this commits
+    """Create or update ``product``; an ``image`` (or direct ``upload``) replaces the old one."""
+    with _finalizing([upload] if upload else []) as finalized:
+        sources = [image] if image is not None else finalized
+        prepared = prepare_images(sources)
+        with staged_uploads() as stage:
+            new_image = None
+            if prepared:
+                new_image = stage.put(
+                    prepared[0],
+                    visibility=StoredFile.Visibility.PUBLIC,
+                    prefix=PRODUCT_IMAGE_PREFIX,
+                    original_name=_name_of(sources[0]),
+                    rendition_widths=settings.MEDIA_RENDITION_WIDTHS,
+                )
+            with transaction.atomic():
+                for name, value in fields.items():
+                    setattr(product, name, value)
+                if not product.slug:
+                    product.slug = unique_slug(product.name, exclude_pk=product.pk)
+                old_image = product.image if new_image is not None else None
+                if new_image is not None:
+                    product.image = new_image.save()
+                product.save()
+                if old_image is not None:
+                    old_image.delete()  # its objects go once this commits
     return product
 
 
@@ -86,35 +120,39 @@ def place_order(
     owner: AbstractBaseUser,
     *,
     lines: Sequence[LineRequest],
-    images: Sequence[IO[bytes]],
+    images: Sequence[IO[bytes]] = (),
+    uploads: Sequence[PendingUpload] = (),
     note: str = "",
 ) -> Order:
     """Create an order with its lines and private images, all or nothing."""
-    prepared = prepare_images(list(images))
-    with staged_uploads() as stage:
-        stored = [
-            stage.put(
-                item,
-                visibility=StoredFile.Visibility.PRIVATE,
-                prefix=ORDER_IMAGE_PREFIX,
-                original_name=_name_of(upload),
-            )
-            for item, upload in zip(prepared, images, strict=True)
-        ]
-        with transaction.atomic():
-            order = Order.objects.create(owner=owner, note=note)
-            OrderLine.objects.bulk_create(
-                OrderLine(
-                    order=order,
-                    product=line.product,
-                    quantity=line.quantity,
-                    unit_price=line.product.price,
+    with _finalizing(uploads) as finalized:
+        sources = [*images, *finalized]
+        prepared = prepare_images(sources)
+        with staged_uploads() as stage:
+            staged = [
+                stage.put(
+                    item,
+                    visibility=StoredFile.Visibility.PRIVATE,
+                    prefix=ORDER_IMAGE_PREFIX,
+                    original_name=_name_of(source),
                 )
-                for line in lines
-            )
-            for position, file in enumerate(stored):
-                file.save()
-                OrderImage.objects.create(order=order, file=file, position=position)
+                for item, source in zip(prepared, sources, strict=True)
+            ]
+            with transaction.atomic():
+                order = Order.objects.create(owner=owner, note=note)
+                OrderLine.objects.bulk_create(
+                    OrderLine(
+                        order=order,
+                        product=line.product,
+                        quantity=line.quantity,
+                        unit_price=line.product.price,
+                    )
+                    for line in lines
+                )
+                OrderImage.objects.bulk_create(
+                    OrderImage(order=order, file=item.save(), position=position)
+                    for position, item in enumerate(staged)
+                )
     return order
 
 

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
+from media_store.direct import claim_pending
 from media_store.upload_limits import LimitedMultiPartParser
 
 from . import services
@@ -41,7 +42,7 @@ class UploadThrottleMixin:
 class ProductViewSet(UploadThrottleMixin, viewsets.ModelViewSet):
     """Products: anyone reads, staff write (multipart with an optional ``image`` file)."""
 
-    queryset = Product.objects.select_related("image")
+    queryset = Product.objects.select_related("image").prefetch_related("image__renditions")
     permission_classes = [StaffWriteOrReadOnly]
     parser_classes = UPLOAD_PARSERS
     serializer_class = ProductSerializer
@@ -58,9 +59,13 @@ class ProductViewSet(UploadThrottleMixin, viewsets.ModelViewSet):
         write.is_valid(raise_exception=True)
         fields = dict(write.validated_data)
         image = fields.pop("image", None)
+        upload_id = fields.pop("upload", None)
         remove_image = fields.pop("remove_image", False)
-        product = services.save_product(product, fields, image=image)
-        if remove_image and image is None:
+        upload = None
+        if upload_id is not None:
+            [upload] = claim_pending(request.user, [upload_id], purpose=services.PRODUCT_UPLOAD)
+        product = services.save_product(product, fields, image=image, upload=upload)
+        if remove_image and image is None and upload is None:
             product = services.remove_product_image(product)
         created = write.instance is None
         body = ProductSerializer(product, context=self.get_serializer_context()).data
@@ -97,7 +102,12 @@ class OrderViewSet(
             return Order.objects.none()
         queryset = Order.objects.select_related("owner").prefetch_related(
             Prefetch("lines", queryset=OrderLine.objects.select_related("product")),
-            Prefetch("images", queryset=OrderImage.objects.select_related("file")),
+            Prefetch(
+                "images",
+                queryset=OrderImage.objects.select_related("file").prefetch_related(
+                    "file__renditions"
+                ),
+            ),
         )
         if self.request.user.is_staff:
             return queryset
@@ -112,10 +122,14 @@ class OrderViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = OrderCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        uploads = claim_pending(
+            request.user, data.validated_data["uploads"], purpose=services.ORDER_UPLOAD
+        )
         order = services.place_order(
             request.user,
             lines=data.line_requests(),
             images=data.validated_data["images"],
+            uploads=uploads,
             note=data.validated_data["note"],
         )
         order = self.get_queryset().get(pk=order.pk)

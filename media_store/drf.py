@@ -39,6 +39,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             "content_type": {"type": "string"},
             "name": {"type": "string"},
             "sha256": {"type": "string"},
+            "srcset": {"type": "string", "description": "WebP renditions, `url <width>w, ...`"},
         },
         "nullable": True,
     }
@@ -51,16 +52,20 @@ class StoredImageField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_representation(self, value: StoredFile) -> dict[str, Any]:
-        url = value.url()
         request = self.context.get("request")
-        if request is not None:
-            url = request.build_absolute_uri(url)
+
+        def absolute(url: str) -> str:
+            return request.build_absolute_uri(url) if request is not None else url
+
+        # renditions are expected to be prefetched: one query for a whole page
+        srcset = ", ".join(f"{absolute(r.url())} {r.width}w" for r in value.renditions.all())
         return {
-            "url": url,
+            "url": absolute(value.url()),
             "width": value.width,
             "height": value.height,
             "size": value.size,
             "content_type": value.content_type,
             "name": value.original_name,
             "sha256": value.sha256,
+            "srcset": srcset,
         }

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.core.files.storage import FileSystemStorage, Storage
 
-from .models import StoredFile, storage_for
+from .models import PendingUpload, Rendition, StoredFile, storage_for
 
 
 @dataclass(frozen=True)
@@ -52,3 +52,19 @@ def iter_objects(storage: Storage) -> Iterator[ObjectInfo]:
 def storages_by_visibility() -> Iterator[tuple[str, Storage]]:
     for visibility in StoredFile.Visibility.values:
         yield visibility, storage_for(visibility)
+
+
+def referenced_keys(visibility: str) -> tuple[set[str], set[str]]:
+    """Keys the database expects in the store: (must exist, may exist).
+
+    Files and renditions must exist; staging objects of pending direct uploads
+    may (the browser may not have sent them yet).
+    """
+    required = set(StoredFile.objects.filter(visibility=visibility).values_list("key", flat=True))
+    required |= set(
+        Rendition.objects.filter(file__visibility=visibility).values_list("key", flat=True)
+    )
+    optional: set[str] = set()
+    if visibility == StoredFile.Visibility.PRIVATE:
+        optional = set(PendingUpload.objects.values_list("key", flat=True))
+    return required, optional

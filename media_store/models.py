@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.core.files.storage import Storage, storages
 from django.db import models
 
@@ -49,3 +50,49 @@ class StoredFile(models.Model):
 def storage_for(visibility: str) -> Storage:
     alias = PRIVATE_ALIAS if visibility == StoredFile.Visibility.PRIVATE else PUBLIC_ALIAS
     return storages[alias]
+
+
+class Rendition(models.Model):
+    """A WebP variant of a stored image at a given width, made once at upload time."""
+
+    file = models.ForeignKey(StoredFile, on_delete=models.CASCADE, related_name="renditions")
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    key = models.CharField(max_length=255, unique=True)
+    size = models.PositiveBigIntegerField()
+
+    class Meta:
+        ordering = ["width"]
+        constraints = [
+            models.UniqueConstraint(fields=["file", "width"], name="one_rendition_per_width")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file} @ {self.width}w"
+
+    def url(self) -> str:
+        return self.file.storage.url(self.key)
+
+
+class PendingUpload(models.Model):
+    """A presigned direct upload the browser may still be sending to the bucket.
+
+    The object lands in the private staging prefix under a key chosen here; it
+    becomes a StoredFile only after the finalize step has validated it.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    purpose = models.CharField(max_length=40)
+    key = models.CharField(max_length=255, unique=True)
+    filename = models.CharField(max_length=255, blank=True)
+    content_type = models.CharField(max_length=100)
+    max_bytes = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} upload {self.id}"

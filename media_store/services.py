@@ -11,8 +11,9 @@ in an outer transaction that could still roll back after it returns.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import IO
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -21,7 +22,8 @@ from .conf import UploadLimits, upload_limits
 from .errors import StorageUnavailable
 from .images import PreparedImage, prepare_image
 from .keys import new_key
-from .models import StoredFile, storage_for
+from .models import Rendition, StoredFile, storage_for
+from .renditions import make_renditions
 
 logger = logging.getLogger(__name__)
 
@@ -57,11 +59,31 @@ def delete_object(visibility: str, key: str) -> bool:
     return True
 
 
+@dataclass
+class StagedFile:
+    """An object already in the store, with the rows that will record it."""
+
+    file: StoredFile
+    renditions: list[Rendition] = field(default_factory=list)
+
+    def save(self) -> StoredFile:
+        """Record the file and its renditions (call inside the caller's transaction)."""
+        self.file.save()
+        for rendition in self.renditions:
+            rendition.file = self.file
+        Rendition.objects.bulk_create(self.renditions)
+        return self.file
+
+
 class UploadStage:
     """Objects written so far in one :func:`staged_uploads` block."""
 
     def __init__(self) -> None:
-        self.written: list[StoredFile] = []
+        self.written: list[tuple[str, str]] = []
+
+    def _write(self, visibility: str, key: str, content: IO[bytes]) -> None:
+        write_object(visibility, key, content)
+        self.written.append((visibility, key))
 
     def put(
         self,
@@ -70,26 +92,37 @@ class UploadStage:
         visibility: str,
         prefix: str,
         original_name: str = "",
-    ) -> StoredFile:
-        """Write ``prepared`` under a fresh key; return its (unsaved) row."""
+        rendition_widths: Iterable[int] = (),
+    ) -> StagedFile:
+        """Write ``prepared`` (and its renditions) under fresh keys; return unsaved rows."""
         key = new_key(prefix, prepared.extension)
-        write_object(visibility, key, prepared.content)
-        stored = StoredFile(
-            visibility=visibility,
-            key=key,
-            original_name=(original_name or "")[:255],
-            content_type=prepared.content_type,
-            size=prepared.size,
-            width=prepared.width,
-            height=prepared.height,
-            sha256=prepared.sha256,
+        self._write(visibility, key, prepared.content)
+        staged = StagedFile(
+            StoredFile(
+                visibility=visibility,
+                key=key,
+                original_name=(original_name or "")[:255],
+                content_type=prepared.content_type,
+                size=prepared.size,
+                width=prepared.width,
+                height=prepared.height,
+                sha256=prepared.sha256,
+            )
         )
-        self.written.append(stored)
-        return stored
+        stem = key.rsplit(".", 1)[0]
+        for made in make_renditions(prepared.content, rendition_widths):
+            rendition_key = f"{stem}_w{made.width}.webp"
+            self._write(visibility, rendition_key, made.content)
+            staged.renditions.append(
+                Rendition(
+                    width=made.width, height=made.height, key=rendition_key, size=made.content.size
+                )
+            )
+        return staged
 
     def discard(self) -> None:
-        for stored in self.written:
-            delete_object(stored.visibility, stored.key)
+        for visibility, key in self.written:
+            delete_object(visibility, key)
         self.written.clear()
 
 

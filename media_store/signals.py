@@ -9,13 +9,18 @@ from django.db import models, transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
-from .models import StoredFile
+from .models import Rendition, StoredFile
 from .services import delete_object
 
 
 @receiver(post_delete, sender=StoredFile)
 def _delete_object_after_commit(sender: type, instance: StoredFile, **_: Any) -> None:
     transaction.on_commit(partial(delete_object, instance.visibility, instance.key))
+
+
+@receiver(post_delete, sender=Rendition)
+def _delete_rendition_after_commit(sender: type, instance: Rendition, **_: Any) -> None:
+    transaction.on_commit(partial(delete_object, instance.file.visibility, instance.key))
 
 
 def delete_stored_files_with(model: type[models.Model], *field_names: str) -> None:

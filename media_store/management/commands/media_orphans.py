@@ -5,8 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from media_store.inventory import iter_objects, storages_by_visibility
-from media_store.models import StoredFile
+from media_store.inventory import iter_objects, referenced_keys, storages_by_visibility
 from media_store.services import delete_object
 
 
@@ -31,15 +30,14 @@ class Command(BaseCommand):
         orphans: list[tuple[str, str]] = []
         missing: list[tuple[str, str]] = []
         for visibility, storage in storages_by_visibility():
-            known = set(
-                StoredFile.objects.filter(visibility=visibility).values_list("key", flat=True)
-            )
+            required, optional = referenced_keys(visibility)
             present = set()
             for item in iter_objects(storage):
                 present.add(item.key)
-                if item.key not in known and item.modified <= cutoff:
+                known = item.key in required or item.key in optional
+                if not known and item.modified <= cutoff:
                     orphans.append((visibility, item.key))
-            missing += [(visibility, key) for key in sorted(known - present)]
+            missing += [(visibility, key) for key in sorted(required - present)]
 
         for visibility, key in orphans:
             self.stdout.write(f"orphan object  {visibility:7} {key}")

@@ -1,0 +1,59 @@
+"""API for direct uploads: ``POST /api/media/uploads/`` returns a presigned POST."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import permissions, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from .direct import issue_upload
+
+
+class DirectUploadRequest(serializers.Serializer):
+    purpose = serializers.CharField(max_length=40)
+    content_type = serializers.CharField(max_length=100)
+    size = serializers.IntegerField(min_value=0)
+    filename = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class DirectUploadView(APIView):
+    """Authenticated users get a presigned POST for one object whose key the server chose."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "uploads"
+
+    @extend_schema(
+        request=DirectUploadRequest,
+        responses={
+            201: inline_serializer(
+                "DirectUpload",
+                {
+                    "id": serializers.UUIDField(),
+                    "url": serializers.URLField(),
+                    "fields": serializers.DictField(child=serializers.CharField()),
+                    "max_bytes": serializers.IntegerField(),
+                    "expires_at": serializers.DateTimeField(),
+                },
+            )
+        },
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = DirectUploadRequest(data=request.data)
+        data.is_valid(raise_exception=True)
+        pending, post = issue_upload(request.user, **data.validated_data)
+        return Response(
+            {
+                "id": pending.id,
+                "url": post["url"],
+                "fields": post["fields"],
+                "max_bytes": pending.max_bytes,
+                "expires_at": pending.expires_at,
+            },
+            status=201,
+        )

@@ -1,0 +1,169 @@
+"""Direct-to-bucket uploads: the browser sends bytes straight to S3 with a presigned POST.
+
+1. :func:`issue_upload` picks the key (``uploads/<uuid>`` in the private prefix) and
+   returns a POST policy pinning that exact key, the Content-Type and a
+   ``content-length-range``; the bucket itself enforces all three.
+2. The app later *finalizes* a pending upload (:func:`open_pending`): downloads it,
+   and hands it to the same validation and re-encoding as any upload. The staging
+   object is removed afterwards (:func:`forget_pending`); never-finalized ones are
+   removed by ``manage.py media_cleanup_uploads``.
+
+Purposes (what an upload is for, and who may make one) are registered by the
+project with :func:`register_purpose`, keeping this module free of domain rules.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from django.core.files import File
+from django.utils import timezone
+
+from .conf import upload_limits
+from .errors import (
+    InvalidImage,
+    MediaError,
+    StorageUnavailable,
+    UnsupportedMediaType,
+    UploadTooLarge,
+)
+from .images import STORED_FORMATS
+from .inventory import is_s3, s3_key
+from .models import PendingUpload, StoredFile, storage_for
+from .services import STORE_DOWN_MESSAGE, delete_object
+
+STAGING_PREFIX = "uploads"
+UPLOAD_WINDOW = timedelta(minutes=10)
+ACCEPTED_CONTENT_TYPES = {content_type for content_type, _ in STORED_FORMATS.values()} | {
+    "image/heic",
+    "image/heif",
+}
+
+
+class DirectUploadsUnavailable(MediaError):
+    status_code = 409
+    code = "direct_uploads_unavailable"
+
+
+class UploadNotAllowed(MediaError):
+    status_code = 403
+    code = "upload_not_allowed"
+
+
+@dataclass(frozen=True)
+class Purpose:
+    name: str
+    allowed: Callable[[Any], bool]
+
+
+_PURPOSES: dict[str, Purpose] = {}
+
+
+def register_purpose(name: str, *, allowed: Callable[[Any], bool]) -> None:
+    _PURPOSES[name] = Purpose(name, allowed)
+
+
+def issue_upload(
+    owner: Any, *, purpose: str, content_type: str, size: int, filename: str = ""
+) -> tuple[PendingUpload, dict[str, Any]]:
+    """Create a pending upload and the presigned POST (``url`` + ``fields``) for it."""
+    storage = storage_for(StoredFile.Visibility.PRIVATE)
+    if not is_s3(storage):
+        raise DirectUploadsUnavailable(
+            "Direct uploads need USE_S3=True; send the file to the API instead."
+        )
+    spec = _PURPOSES.get(purpose)
+    if spec is None:
+        raise InvalidImage(f"Unknown upload purpose {purpose!r}.", field="purpose")
+    if not spec.allowed(owner):
+        raise UploadNotAllowed("You may not upload files for this purpose.")
+    if content_type not in ACCEPTED_CONTENT_TYPES:
+        raise UnsupportedMediaType(
+            "Only JPEG, PNG, WebP, GIF or HEIC images can be uploaded.", field="content_type"
+        )
+    limits = upload_limits()
+    if size <= 0 or size > limits.max_bytes:
+        raise UploadTooLarge(
+            f"Files must be between 1 byte and {limits.max_bytes / (1024 * 1024):.1f} MB.",
+            field="size",
+        )
+    pending = PendingUpload.objects.create(
+        owner=owner,
+        purpose=purpose,
+        key=f"{STAGING_PREFIX}/{uuid.uuid4().hex}",
+        filename=filename[:255],
+        content_type=content_type,
+        max_bytes=limits.max_bytes,
+        expires_at=timezone.now() + UPLOAD_WINDOW,
+    )
+    try:
+        post = storage.connection.meta.client.generate_presigned_post(
+            storage.bucket_name,
+            s3_key(storage, pending.key),
+            Fields={"Content-Type": content_type},
+            Conditions=[
+                {"Content-Type": content_type},
+                ["content-length-range", 1, pending.max_bytes],
+            ],
+            ExpiresIn=int(UPLOAD_WINDOW.total_seconds()),
+        )
+    except (BotoCoreError, ClientError) as exc:  # pragma: no cover - signing is local
+        raise StorageUnavailable(STORE_DOWN_MESSAGE) from exc
+    return pending, post
+
+
+def claim_pending(owner: Any, ids: Iterable[uuid.UUID], *, purpose: str) -> list[PendingUpload]:
+    """The caller's own, unexpired pending uploads for ``purpose``, in the order given."""
+    ids = list(ids)
+    found = {
+        p.id: p
+        for p in PendingUpload.objects.filter(
+            id__in=ids, owner=owner, purpose=purpose, expires_at__gt=timezone.now()
+        )
+    }
+    missing = [str(i) for i in ids if i not in found]
+    if missing:
+        raise InvalidImage(
+            f"Unknown or expired upload(s): {', '.join(missing)}. Upload the file again.",
+            field="uploads",
+        )
+    return [found[i] for i in ids]
+
+
+def open_pending(pending: PendingUpload) -> File:
+    """Download the staged object into a temporary file (at most ``max_bytes``)."""
+    storage = storage_for(StoredFile.Visibility.PRIVATE)
+    client = storage.connection.meta.client
+    try:
+        response = client.get_object(Bucket=storage.bucket_name, Key=s3_key(storage, pending.key))
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            raise InvalidImage(
+                f"The upload {pending.id} never reached the store. Upload the file again.",
+                field="uploads",
+            ) from exc
+        raise StorageUnavailable(STORE_DOWN_MESSAGE) from exc
+    except BotoCoreError as exc:
+        raise StorageUnavailable(STORE_DOWN_MESSAGE) from exc
+    if response["ContentLength"] > pending.max_bytes:  # the policy already refuses this
+        raise UploadTooLarge("The uploaded file is larger than allowed.", field="uploads")
+    spool = tempfile.SpooledTemporaryFile(max_size=2 * 1024 * 1024)  # noqa: SIM115 - returned
+    for chunk in response["Body"].iter_chunks(1024 * 1024):
+        spool.write(chunk)
+    spool.seek(0)
+    upload = File(spool, name=pending.filename or pending.key)
+    upload.size = response["ContentLength"]
+    return upload
+
+
+def forget_pending(pendings: Iterable[PendingUpload]) -> None:
+    """Delete the staging objects and rows (after a finalize, successful or not)."""
+    for pending in pendings:
+        delete_object(StoredFile.Visibility.PRIVATE, pending.key)
+        PendingUpload.objects.filter(pk=pending.pk).delete()

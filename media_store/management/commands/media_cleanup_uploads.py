@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from media_store.direct import forget_pending
+from media_store.models import PendingUpload
+
+
+class Command(BaseCommand):
+    help = "Delete direct uploads that were never finalized before their window closed."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        expired = list(PendingUpload.objects.filter(expires_at__lte=timezone.now()))
+        forget_pending(expired)
+        self.stdout.write(f"{len(expired)} expired upload(s) removed.")
