@@ -10,7 +10,7 @@ PORT ?= 8000
 CEPH := scripts/ceph_s3.sh
 DEV_ENV := DEBUG=True
 
-.PHONY: uv install run run-s3 s3-up s3-down test lint format requirements check-requirements migrate
+.PHONY: uv install run run-s3 s3-up s3-down test lint format requirements check-requirements migrate system-packages
 
 uv:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
@@ -56,6 +56,9 @@ requirements: install
 check-requirements: install
 	$(UV) lock --check
 
-test: install lint check-requirements
+system-packages:
 	$(CEPH) install
+	scripts/install_chromium.sh
+
+test: install lint check-requirements system-packages
 	$(RUN) pytest

@@ -116,3 +116,11 @@ def product(db):
     from core.models import Product
 
     return Product.objects.create(name="Mug", slug="mug", price=Decimal("9.50"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """Keep each phase's report on the item, so fixtures can react to a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)

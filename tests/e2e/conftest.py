@@ -37,12 +37,16 @@ class Deployment:
     root: Path
     servers: list[AppServer] = field(default_factory=list)
 
-    def start(self, **env: str) -> AppServer:
+    def server(self, **env: str) -> AppServer:
+        """A not yet started instance (its port is already chosen)."""
         server = AppServer(
             env={**self.env, **env}, workdir=self.root / f"instance-{uuid.uuid4().hex[:8]}"
         )
         self.servers.append(server)
-        return server.start()
+        return server
+
+    def start(self, **env: str) -> AppServer:
+        return self.server(**env).start()
 
     def keys(self, prefix: str = "") -> list[str]:
         return self.s3.keys(self.bucket, prefix)

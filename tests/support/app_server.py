@@ -78,7 +78,8 @@ class AppServer:
     def url(self, path: str) -> str:
         return self.base_url + path
 
-    def start(self, timeout: float = 60) -> AppServer:
+    def start(self, timeout: float = 60, *, collectstatic: bool = False) -> AppServer:
+        """Start gunicorn; ``collectstatic`` first runs the build step pages need."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         env = {
             **self.env,
@@ -86,6 +87,10 @@ class AppServer:
             "PRIVATE_MEDIA_ROOT": str(self.workdir / "private_media"),
             "STATIC_ROOT": str(self.workdir / "staticfiles"),
         }
+        if collectstatic:
+            built = manage(env, "collectstatic", "--noinput", cwd=self.workdir)
+            if built.returncode != 0:
+                raise RuntimeError(f"collectstatic failed: {built.stderr}")
         log = (self.workdir / "gunicorn.log").open("ab")
         self.process = subprocess.Popen(
             [

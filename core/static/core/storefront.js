@@ -1,0 +1,153 @@
+// Order form: images go straight to the bucket (presigned POST) with a progress bar,
+// then the order is created from the upload ids. Without S3 (development), the
+// files are posted to the API instead, with the same progress bar.
+(function () {
+  "use strict";
+  const form = document.getElementById("order-form");
+  if (!form) return;
+  const progress = document.getElementById("progress");
+  const progressText = document.getElementById("progress-text");
+  const errorBox = document.getElementById("order-error");
+  const statusBox = document.getElementById("order-status");
+  const result = document.getElementById("order-result");
+  const button = form.querySelector("button[type=submit]");
+
+  function csrfToken() {
+    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  function showError(message) {
+    errorBox.textContent = message;
+    errorBox.hidden = false;
+  }
+
+  function setProgress(fraction) {
+    const percent = Math.min(100, Math.round(fraction * 100));
+    progress.value = percent;
+    progressText.textContent = percent + "%";
+  }
+
+  function apiMessage(body, fallback) {
+    if (!body) return fallback;
+    if (body.detail) return body.detail;
+    const first = Object.entries(body)[0];
+    if (first) return first[0] + ": " + [].concat(first[1]).join(" ");
+    return fallback;
+  }
+
+  async function api(url, payload) {
+    const response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken(), Accept: "application/json" },
+      body: JSON.stringify(payload),
+    });
+    const body = await response.json().catch(() => null);
+    return { status: response.status, body: body };
+  }
+
+  // XMLHttpRequest, because fetch() cannot report upload progress.
+  function send(url, formData, onProgress, headers) {
+    return new Promise(function (resolve, reject) {
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", url);
+      Object.entries(headers || {}).forEach(([name, value]) => xhr.setRequestHeader(name, value));
+      xhr.upload.addEventListener("progress", (event) => {
+        if (event.lengthComputable) onProgress(event.loaded / event.total);
+      });
+      xhr.addEventListener("load", () => resolve(xhr));
+      xhr.addEventListener("error", () => reject(new Error("The upload was interrupted (network or CORS). Please try again.")));
+      xhr.send(formData);
+    });
+  }
+
+  function bucketError(xhr) {
+    const doc = xhr.responseXML || new DOMParser().parseFromString(xhr.responseText || "", "application/xml");
+    const code = doc.querySelector("Code");
+    const message = doc.querySelector("Message");
+    const text = (code ? code.textContent : "HTTP " + xhr.status) + (message && message.textContent ? ": " + message.textContent : "");
+    return "The storage refused the file (" + text + ").";
+  }
+
+  async function uploadDirect(files, tracker) {
+    const ids = [];
+    for (const [index, file] of files.entries()) {
+      const grant = await api("/api/media/uploads/", {
+        purpose: "order", content_type: file.type || "application/octet-stream", size: file.size, filename: file.name,
+      });
+      if (grant.status === 409) return null; // no S3: fall back to posting through the API
+      if (grant.status !== 201) throw new Error(file.name + ": " + apiMessage(grant.body, "upload refused"));
+      const data = new FormData();
+      Object.entries(grant.body.fields).forEach(([name, value]) => data.append(name, value));
+      data.append("file", file);
+      const xhr = await send(grant.body.url, data, (fraction) => tracker(index, fraction));
+      if (xhr.status < 200 || xhr.status >= 300) throw new Error(file.name + ": " + bucketError(xhr));
+      tracker(index, 1);
+      ids.push(grant.body.id);
+    }
+    return ids;
+  }
+
+  function showOrder(order) {
+    statusBox.textContent = "Order #" + order.id + " placed.";
+    result.replaceChildren();
+    order.images.forEach((item) => {
+      const img = document.createElement("img");
+      img.src = item.image.url;
+      img.alt = item.image.name;
+      img.width = item.image.width;
+      img.height = item.image.height;
+      img.className = "order-image";
+      result.appendChild(img);
+    });
+  }
+
+  form.addEventListener("submit", async function (event) {
+    event.preventDefault();
+    errorBox.hidden = true;
+    statusBox.textContent = "";
+    const files = Array.from(form.elements.images.files);
+    const maxFiles = Number(form.dataset.maxFiles);
+    const maxBytes = Number(form.dataset.maxBytes);
+    if (!files.length) return showError("Choose at least one image.");
+    if (files.length > maxFiles) return showError("At most " + maxFiles + " images per order.");
+    const tooBig = files.find((file) => file.size > maxBytes);
+    if (tooBig) return showError(tooBig.name + " is larger than " + (maxBytes / 1048576).toFixed(1) + " MB.");
+
+    const lines = [{ product: Number(form.elements.product.value), quantity: Number(form.elements.quantity.value) }];
+    const note = form.elements.note.value;
+    const total = files.reduce((sum, file) => sum + file.size, 0) || 1;
+    const sent = files.map(() => 0);
+    const tracker = (index, fraction) => {
+      sent[index] = fraction * files[index].size;
+      setProgress(sent.reduce((a, b) => a + b, 0) / total);
+    };
+    setProgress(0);
+    button.disabled = true;
+    try {
+      const ids = await uploadDirect(files, tracker);
+      let response;
+      if (ids) {
+        statusBox.textContent = "Checking images…";
+        response = await api("/api/core/orders/", { lines: lines, note: note, uploads: ids });
+      } else {
+        const data = new FormData();
+        data.append("lines", JSON.stringify(lines));
+        data.append("note", note);
+        files.forEach((file) => data.append("images", file));
+        const xhr = await send("/api/core/orders/", data, (fraction) => setProgress(fraction), {
+          "X-CSRFToken": csrfToken(), Accept: "application/json",
+        });
+        response = { status: xhr.status, body: JSON.parse(xhr.responseText || "null") };
+      }
+      if (response.status !== 201) throw new Error(apiMessage(response.body, "The order could not be placed."));
+      setProgress(1);
+      showOrder(response.body);
+    } catch (error) {
+      showError(error.message);
+    } finally {
+      button.disabled = false;
+    }
+  });
+})();

@@ -1,0 +1,28 @@
+import pytest
+
+from tests.support.images import upload
+
+pytestmark = pytest.mark.django_db
+
+
+def test_storefront_lists_products_for_anyone(client, staff, product):
+    page = client.get("/")
+    assert page.status_code == 200
+    assert b"Mug" in page.content and b"Sign in</a> to place an order" in page.content
+    assert b"order-form" not in page.content
+
+
+def test_signed_in_customers_get_the_order_form_and_their_orders(client, user, product):
+    from core.services import LineRequest, place_order
+
+    place_order(user, lines=[LineRequest(product, 1)], images=[upload()])
+    client.force_login(user)
+    page = client.get("/")
+    assert b'id="order-form"' in page.content and b"storefront.js" in page.content
+    assert b"/media-private/private/" in page.content  # the order image, signed
+
+
+def test_login_page(client, user):
+    assert client.get("/accounts/login/").status_code == 200
+    response = client.post("/accounts/login/", {"username": "alice", "password": "pw-alice-123"})
+    assert response.status_code == 302 and response["Location"] == "/"

@@ -1,0 +1,158 @@
+"""The storefront in a real Chromium, against gunicorn and the Ceph gateway.
+
+The page (127.0.0.1:<app port>) and the bucket (127.0.0.1:<gateway port>) are
+different origins, and the upload registers progress listeners, so the browser
+makes a real CORS preflight to the gateway before each upload.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from media_store.bucket import apply_cors
+from tests.support.images import image_bytes
+from tests.support.multipart import request
+
+pytestmark = pytest.mark.s3
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+PAGE_ENV = {"SESSION_COOKIE_SECURE": "False", "CSRF_COOKIE_SECURE": "False"}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not shutil.which(CHROMIUM):
+        pytest.fail("Debian's chromium is not installed (make test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, request: pytest.FixtureRequest):
+    context = browser.new_context()
+    page = context.new_page()
+    yield page
+    failed = getattr(request.node, "rep_call", None)
+    if failed is not None and failed.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+def sign_in(page, server, username: str) -> None:
+    page.goto(server.url("/accounts/login/"))
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", f"e2e-pw-{username}")
+    page.click("button[type=submit]")
+    page.wait_for_url(server.url("/"))
+
+
+def images_loaded(page, selector: str) -> list[int]:
+    return page.eval_on_selector_all(
+        selector, "els => els.map(e => e.complete ? e.naturalWidth : 0)"
+    )
+
+
+def test_order_with_two_images_through_the_page(deployment, browser, page, tmp_path, figures):
+    server = deployment.server(**PAGE_ENV)
+    apply_cors(deployment.s3.client(), deployment.bucket, [server.base_url])
+    server.start(collectstatic=True)
+    created = request(
+        "POST",
+        server.url("/api/core/products/"),
+        token=deployment.tokens["staff"],
+        fields={"name": "Framed print", "price": "25.00"},
+        files=[("image", "print.jpg", image_bytes("JPEG", size=(900, 600)), "image/jpeg")],
+    )
+    assert created.status == 201, created.body
+
+    sign_in(page, server, "alice")
+    page.wait_for_function("() => [...document.images].every(i => i.complete)")
+    grid = page.eval_on_selector(".product img", "img => [img.naturalWidth, img.currentSrc]")
+    assert grid[0] > 0 and "_w" in grid[1] and grid[1].endswith(".webp")  # a rendition
+
+    files = []
+    for name, fmt, color in (("first.jpg", "JPEG", "red"), ("second.png", "PNG", "blue")):
+        path = tmp_path / name
+        path.write_bytes(image_bytes(fmt, size=(300, 200), color=color))
+        files.append(str(path))
+    page.select_option("select[name=product]", label="Framed print (25.00)")
+    page.set_input_files("input[name=images]", files)
+    bucket_requests: list[str] = []
+    page.on(
+        "requestfinished",
+        lambda r: bucket_requests.append(r.method) if deployment.s3.endpoint_url in r.url else None,
+    )
+    page.click("#order-form button[type=submit]")
+    page.wait_for_selector("#order-result img.order-image >> nth=1", timeout=30_000)
+    assert page.eval_on_selector("#progress", "p => p.value") == 100
+    assert page.text_content("#progress-text") == "100%"
+    assert page.is_hidden("#order-error")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#order-result img')].every(i => i.complete)"
+    )
+    assert all(width > 0 for width in images_loaded(page, "#order-result img"))
+    assert bucket_requests.count("POST") == 2  # bytes went straight to the bucket
+    status = page.text_content("#order-status")
+    figures(f"browser order: {status} with 2 images, progress 100%")
+
+    # Restart on a wiped disk: the order's images are still there.
+    server.kill()
+    server.wipe_disk()
+    again = deployment.server(**PAGE_ENV)
+    again.start(collectstatic=True)
+    later = browser.new_context().new_page()  # the customer comes back later
+    sign_in(later, again, "alice")
+    later.wait_for_function(
+        "() => [...document.querySelectorAll('#orders img')].every(i => i.complete)"
+    )
+    widths = images_loaded(later, "#orders img")
+    assert len(widths) == 2 and all(w > 0 for w in widths)
+    later.context.close()
+
+
+def test_an_upload_the_bucket_refuses_is_shown_clearly(deployment, page, tmp_path):
+    server = deployment.server(**PAGE_ENV, MEDIA_MAX_UPLOAD_BYTES="200000")
+    apply_cors(deployment.s3.client(), deployment.bucket, [server.base_url])
+    server.start(collectstatic=True)
+    sign_in(page, server, "bob")
+    page.wait_for_selector("select[name=product] option", state="attached")
+
+    big = tmp_path / "huge.jpg"
+    big.write_bytes(b"\xff\xd8\xff" + b"\x00" * 300_000)
+    page.set_input_files("input[name=images]", [str(big)])
+    page.click("#order-form button[type=submit]")
+    assert "larger than" in page.text_content("#order-error")
+
+    fake = tmp_path / "fake.jpg"
+    fake.write_bytes(b"<html><script>alert(1)</script></html>")
+    page.set_input_files("input[name=images]", [str(fake)])
+    page.click("#order-form button[type=submit]")
+    page.wait_for_selector("#order-error:not([hidden])")
+    page.wait_for_function(
+        "() => document.querySelector('#order-error').textContent.includes('HTML')"
+    )
+
+    apply_cors(
+        deployment.s3.client(), deployment.bucket, []
+    )  # the bucket no longer allows this origin
+    ok = tmp_path / "ok.jpg"
+    ok.write_bytes(image_bytes())
+    page.set_input_files("input[name=images]", [str(ok)])
+    page.click("#order-form button[type=submit]")
+    page.wait_for_function(
+        "() => document.querySelector('#order-error').textContent.includes('CORS')"
+    )
