@@ -122,7 +122,8 @@ def test_store_outage_gives_bounded_503_and_recovers(deployment, figures, s3_ser
             figures(f"store {mode}: HTTP {response.status} after {response.seconds:.1f}s")
             assert response.status == 503, response.body
             assert "Try again" in response.json()["detail"]
-            assert response.seconds < 20
+            # attempts x (connect + read) = 2 x (2 s + 3 s), plus the request itself
+            assert response.seconds < 25
             assert deployment.order_count(server) == before  # no row written
             assert deployment.keys() == keys_before  # and no object
             assert request("GET", server.url("/api/core/products/")).status == 200
@@ -250,7 +251,12 @@ def test_an_oversized_body_is_refused_before_it_is_read(deployment, figures):
             + b"\x00" * 65536
         )
         started = time.monotonic()
-        reply = sock.recv(4096)
+        reply = b""
+        while b"at most" not in reply and time.monotonic() - started < 10:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
     figures(
         f"500 MB declared body: answered after {time.monotonic() - started:.2f}s having sent 64 KB"
     )
