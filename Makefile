@@ -59,6 +59,7 @@ check-requirements: install
 system-packages:
 	$(CEPH) install
 	scripts/install_chromium.sh
+	command -v shellcheck >/dev/null || scripts/apt_install.sh shellcheck
 
 test: install lint check-requirements system-packages
 	$(RUN) pytest

@@ -1,10 +1,17 @@
-"""Liveness and readiness endpoints for the platform's health checks."""
+"""Liveness and readiness endpoints for the platform's health checks.
+
+Served by :class:`HealthCheckMiddleware`, first in the chain, because platform
+probes use internal host names (not in ALLOWED_HOSTS) and plain HTTP (which
+SECURE_SSL_REDIRECT would bounce).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db import connection
 from django.db.utils import Error as DatabaseError
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
 from media_store.probes import storage_probe
@@ -32,3 +39,19 @@ def readyz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"status": "ok" if ready else "unavailable", **checks}, status=200 if ready else 503
     )
+
+
+class HealthCheckMiddleware:
+    routes: dict[str, Callable[[HttpRequest], JsonResponse]] = {
+        "/healthz": healthz,
+        "/readyz": readyz,
+    }
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        view = self.routes.get(request.path_info)
+        if view is not None and request.method in ("GET", "HEAD"):
+            return view(request)
+        return self.get_response(request)

@@ -8,14 +8,10 @@ from rest_framework.authtoken.views import obtain_auth_token
 
 from core.pages import storefront
 
-from .health import healthz, readyz
-
 urlpatterns = [
     path("", storefront, name="storefront"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("healthz", healthz, name="healthz"),
-    path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/core/", include("core.urls")),
     path("api/media/", include("media_store.api_urls")),

@@ -39,7 +39,7 @@ def cors_configuration(origins: Iterable[str]) -> dict[str, Any]:
         "CORSRules": [
             {
                 "AllowedOrigins": sorted(set(origins)),
-                "AllowedMethods": ["GET", "HEAD", "POST", "PUT"],
+                "AllowedMethods": ["GET", "HEAD", "POST"],
                 "AllowedHeaders": ["*"],
                 "ExposeHeaders": ["ETag"],
                 "MaxAgeSeconds": 3600,

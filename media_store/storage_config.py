@@ -30,6 +30,9 @@ class S3Settings:
     """Connection facts for one bucket; every value comes from the environment."""
 
     bucket_name: str
+    #: Optional separate bucket for private files, for stores that can only make a
+    #: whole bucket public (Cloudflare R2, Backblaze B2, DigitalOcean Spaces).
+    private_bucket_name: str | None = None
     access_key: str | None = None
     secret_key: str | None = None
     region_name: str | None = None
@@ -80,10 +83,10 @@ def _transfer_config(s3: S3Settings) -> Any:
     )
 
 
-def s3_options(s3: S3Settings, *, location: str) -> dict[str, Any]:
+def s3_options(s3: S3Settings, *, location: str, bucket_name: str | None = None) -> dict[str, Any]:
     """OPTIONS shared by every S3 alias of one bucket."""
     options: dict[str, Any] = {
-        "bucket_name": s3.bucket_name,
+        "bucket_name": bucket_name or s3.bucket_name,
         "location": location,
         "region_name": s3.region_name,
         "endpoint_url": s3.endpoint_url,
@@ -133,7 +136,7 @@ def build_storages(
             "conditional_writes": s3.conditional_writes,
         }
     )
-    private = s3_options(s3, location=PRIVATE_LOCATION)
+    private = s3_options(s3, location=PRIVATE_LOCATION, bucket_name=s3.private_bucket_name)
     private.update(
         {
             "querystring_expire": s3.signed_url_expire,

@@ -27,15 +27,11 @@ log() { printf 'ceph_s3: %s\n' "$*" >&2; }
 
 install_packages() {
   if command -v radosgw >/dev/null && command -v ceph-mon >/dev/null && command -v ceph-osd >/dev/null \
-     && command -v radosgw-admin >/dev/null; then
+     && command -v radosgw-admin >/dev/null && command -v curl >/dev/null; then
     return 0
   fi
-  local sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
   log "installing Ceph packages"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-    ceph-mon ceph-osd radosgw ceph-common >/dev/null
+  "$(dirname "$0")/apt_install.sh" ceph-mon ceph-osd radosgw ceph-common curl
 }
 
 new_uuid() { cat /proc/sys/kernel/random/uuid; }
@@ -116,8 +112,7 @@ start_daemon() {  # name, command...
 
 start_mon() {
   start_daemon mon ceph-mon -c "$CONF" -i a -f
-  local i
-  for i in $(seq 1 60); do
+  for _ in $(seq 1 60); do
     if timeout 5 ceph -c "$CONF" --connect-timeout 3 mon stat >/dev/null 2>&1; then return 0; fi
     sleep 0.5
   done
@@ -134,8 +129,7 @@ start_all() {
   start_mon
   start_daemon osd ceph-osd -c "$CONF" -i "$(cat "$DIR/osd-id")" -f
   start_daemon rgw radosgw -c "$CONF" -n client.rgw -f
-  local i
-  for i in $(seq 1 240); do
+  for _ in $(seq 1 240); do
     if gateway_answers; then break; fi
     sleep 0.5
   done

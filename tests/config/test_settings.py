@@ -75,3 +75,12 @@ def test_storages_use_the_storages_setting_only():
 
     assert not hasattr(settings, "DEFAULT_FILE_STORAGE")
     assert set(settings.STORAGES) == {"default", "private", "staticfiles"}
+
+
+@pytest.mark.django_db
+def test_health_checks_answer_any_host_over_plain_http(client, settings, local_media):
+    settings.ALLOWED_HOSTS = ["shop.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get("/healthz", HTTP_HOST="10.0.0.7:8000").json() == {"status": "ok"}
+    assert client.get("/readyz", HTTP_HOST="10.0.0.7:8000").status_code == 200
+    assert client.get("/api/core/products/", HTTP_HOST="10.0.0.7:8000").status_code == 400

@@ -175,3 +175,28 @@ def test_readyz_reports_a_down_store(client, s3, settings, tmp_path):
     assert down.status_code == 503 and down.json()["storage"].startswith("error")
     assert client.get("/healthz").status_code == 200
     storage_probe.reset()
+
+
+@pytest.mark.s3
+def test_separate_private_bucket_for_whole_bucket_public_stores(
+    s3, s3_server, settings, tmp_path, user, product
+):
+    private_bucket = s3_server.new_bucket()
+    try:
+        settings.CORS_ALLOWED_ORIGINS = ["https://shop.example.com"]
+        settings.STORAGES = storages_for(
+            s3.s3_settings(private_bucket_name=private_bucket), tmp_path
+        )
+        out, _ = run("configure_bucket")
+        assert private_bucket in out
+        out, _ = run("storage_check")
+        assert "All storage checks passed." in out
+        lines = json.dumps([{"product": product.pk, "quantity": 1}])
+        response = client_for(user).post(
+            "/api/core/orders/", {"lines": lines, "images": [upload()]}, format="multipart"
+        )
+        assert response.status_code == 201
+        assert f"/{private_bucket}/private/orders/" in response.json()["images"][0]["image"]["url"]
+        assert s3_server.keys(private_bucket, "private/orders/") and s3.keys("private/") == []
+    finally:
+        s3_server.drop_bucket(private_bucket)

@@ -4,42 +4,54 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
-from django.core.files.storage import storages
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from media_store.bucket import apply_cors, apply_public_read_policy
-from media_store.storage_config import PUBLIC_ALIAS
+from media_store.inventory import is_s3
+from media_store.models import StoredFile, storage_for
 
 
 class Command(BaseCommand):
     help = (
         "Apply the bucket policy (media/ and static/ public, private/ private) and the CORS "
-        "rules from CORS_ALLOWED_ORIGINS to AWS_STORAGE_BUCKET_NAME."
+        "rules from CORS_ALLOWED_ORIGINS. With a separate private bucket, that bucket gets "
+        "CORS only (direct uploads go there) and no public policy."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--create", action="store_true", help="Create the bucket if missing.")
+        parser.add_argument("--create", action="store_true", help="Create missing buckets.")
         parser.add_argument("--no-policy", action="store_true", help="Leave the policy alone.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not settings.USE_S3:
+        public = storage_for(StoredFile.Visibility.PUBLIC)
+        private = storage_for(StoredFile.Visibility.PRIVATE)
+        if not is_s3(public):
             raise CommandError("USE_S3 is off; there is no bucket to configure.")
-        storage = storages[PUBLIC_ALIAS]
-        client = storage.connection.meta.client
-        bucket = storage.bucket_name
+        client = public.connection.meta.client
+        buckets = [public.bucket_name]
+        if private.bucket_name != public.bucket_name:
+            buckets.append(private.bucket_name)
+        origins = settings.CORS_ALLOWED_ORIGINS
         try:
-            if options["create"]:
-                try:
-                    client.head_bucket(Bucket=bucket)
-                except ClientError:
-                    client.create_bucket(Bucket=bucket)
-                    self.stdout.write(f"Created bucket {bucket}.")
+            for bucket in buckets:
+                if options["create"]:
+                    self._create(client, bucket)
+                apply_cors(client, bucket, origins)
+                self.stdout.write(
+                    f"{bucket}: CORS origins {', '.join(origins) or 'none (removed)'}."
+                )
             if not options["no_policy"]:
-                apply_public_read_policy(client, bucket)
-                self.stdout.write("Bucket policy: media/ and static/ public, private/ private.")
-            apply_cors(client, bucket, settings.CORS_ALLOWED_ORIGINS)
-            origins = ", ".join(settings.CORS_ALLOWED_ORIGINS) or "none (rules removed)"
-            self.stdout.write(f"CORS origins: {origins}.")
+                apply_public_read_policy(client, public.bucket_name)
+                self.stdout.write(
+                    f"{public.bucket_name}: media/ and static/ public, everything else private."
+                )
         except (BotoCoreError, ClientError) as exc:
-            raise CommandError(f"Could not configure bucket {bucket!r}: {exc}") from exc
-        self.stdout.write(self.style.SUCCESS(f"Bucket {bucket} configured."))
+            raise CommandError(f"Could not configure the bucket: {exc}") from exc
+        self.stdout.write(self.style.SUCCESS("Bucket configuration applied."))
+
+    def _create(self, client: Any, bucket: str) -> None:
+        try:
+            client.head_bucket(Bucket=bucket)
+        except ClientError:
+            client.create_bucket(Bucket=bucket)
+            self.stdout.write(f"Created bucket {bucket}.")

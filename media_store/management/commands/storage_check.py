@@ -165,7 +165,8 @@ class Command(BaseCommand):
 
     def check_cors(self) -> str:
         wanted = set(settings.CORS_ALLOWED_ORIGINS)
-        storage = storage_for(StoredFile.Visibility.PUBLIC)
+        # Direct uploads are POSTed to the private (staging) bucket: its CORS is what matters.
+        storage = storage_for(StoredFile.Visibility.PRIVATE)
         try:
             rules = storage.connection.meta.client.get_bucket_cors(Bucket=storage.bucket_name)[
                 "CORSRules"
