@@ -150,6 +150,9 @@ MEDIA_MAX_UPLOAD_BYTES = env.int("MEDIA_MAX_UPLOAD_BYTES", default=10 * 1024 * 1
 MEDIA_MAX_IMAGE_PIXELS = env.int("MEDIA_MAX_IMAGE_PIXELS", default=40_000_000)
 MEDIA_MAX_FILES_PER_REQUEST = env.int("MEDIA_MAX_FILES_PER_REQUEST", default=5)
 ORDER_MAX_IMAGES = env.int("ORDER_MAX_IMAGES", default=MEDIA_MAX_FILES_PER_REQUEST)
+# Product (public) JPEGs keep their pixels and lose only metadata unless this is on;
+# customer (private) uploads are always re-encoded.
+MEDIA_REENCODE_PUBLIC = env.bool("MEDIA_REENCODE_PUBLIC", default=False)
 # WebP renditions made once per product image, served as a srcset.
 MEDIA_RENDITION_WIDTHS = env.list("MEDIA_RENDITION_WIDTHS", cast=int, default=[320, 640, 1280])
 # Bodies above this spill to a temporary file instead of memory.

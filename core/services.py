@@ -76,7 +76,7 @@ def save_product(
     """Create or update ``product``; an ``image`` (or direct ``upload``) replaces the old one."""
     with _finalizing([upload] if upload else []) as finalized:
         sources = [image] if image is not None else finalized
-        prepared = prepare_images(sources)
+        prepared = prepare_images(sources, reencode=settings.MEDIA_REENCODE_PUBLIC)
         with staged_uploads() as stage:
             new_image = None
             if prepared:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mimetypes
 from typing import Any
+from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 from django.conf import settings
@@ -65,13 +66,36 @@ class NoOverwriteS3Storage(S3Storage):
 
 
 class PublicS3Storage(NoOverwriteS3Storage):
-    """Public media: plain (unsigned) URLs; keys never change, so caches keep them forever."""
+    """Public media: plain (unsigned) URLs; keys never change, so caches keep them forever.
+
+    ``url()`` asks botocore once for the bucket's base URL and then only appends
+    keys: botocore's unsigned URL builder costs about 70 µs per call, which made a
+    100-product page (400 URLs with renditions) markedly slower than local disk.
+    """
 
     querystring_auth = False
     object_parameters = {
         "CacheControl": "public, max-age=31536000, immutable",
         "ContentDisposition": "inline",
     }
+    _PROBE = "url-base-probe"
+
+    def url(
+        self,
+        name: str,
+        parameters: dict[str, Any] | None = None,
+        expire: int | None = None,
+        http_method: str | None = None,
+    ) -> str:
+        if parameters or http_method or self.custom_domain:
+            return super().url(name, parameters, expire, http_method)
+        base = self.__dict__.get("_url_base")
+        if base is None:
+            probe = super().url(self._PROBE)
+            base = self.__dict__["_url_base"] = probe[
+                : -len(quote(self._normalize_name(self._PROBE)))
+            ]
+        return base + quote(self._normalize_name(clean_name(name)), safe="/~")
 
 
 class PrivateS3Storage(NoOverwriteS3Storage):

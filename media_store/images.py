@@ -1,11 +1,13 @@
 """Accept an image by its bytes, never by its name or declared type.
 
 :func:`prepare_image` checks an upload against the limits, sniffs its real
-format, fully decodes it (so truncated and corrupt files fail here, not in a
-customer's browser), refuses markup hidden inside, and by default re-encodes
-it: EXIF orientation applied, EXIF/GPS/XMP and comments dropped, HEIC/HEIF
-converted to JPEG. The result knows its size, dimensions and sha256 so the
-database can answer those questions without touching the object store.
+format, decodes it (so truncated and corrupt files fail here, not in a
+customer's browser), refuses markup hidden inside, and removes metadata:
+by default it re-encodes (EXIF orientation applied, EXIF/GPS/XMP and comments
+dropped, HEIC/HEIF converted to JPEG); with ``reencode=False`` an upright JPEG
+keeps its pixels and loses only its metadata segments (lossless, streamed).
+The result knows its size, dimensions and sha256 so the database can answer
+those questions without touching the object store.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
@@ -22,6 +27,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .conf import UploadLimits
 from .errors import InvalidImage, UnsupportedMediaType, UploadTooLarge
+from .jpeg_metadata import NotAJpeg, strip_jpeg_metadata
 
 try:  # HEIC/HEIF from phones; optional so the module imports without it.
     import pillow_heif
@@ -50,6 +56,8 @@ _MARKUP = re.compile(
 )
 _SCAN_CHUNK = 1024 * 1024
 _SCAN_OVERLAP = 64
+_SPOOL_IN_MEMORY = 1024 * 1024
+_ORIENTATION = 0x0112
 
 
 @dataclass(frozen=True)
@@ -109,35 +117,57 @@ def _contains_markup(stream: IO[bytes]) -> bool:
     return False
 
 
-def _open_and_decode(stream: IO[bytes], fmt: str, limits: UploadLimits) -> Image.Image:
-    too_many = (
-        f"The image has too many pixels; the limit is {limits.max_pixels:,}. "
-        "Resize it and try again."
-    )
-    stream.seek(0)
+@contextmanager
+def _image_errors(limits: UploadLimits) -> Iterator[None]:
+    """Turn Pillow's failures into errors with a message for the uploader."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            image = Image.open(stream, formats=[fmt])
-            width, height = image.size
-            frames = getattr(image, "n_frames", 1)
-            if width * height * frames > limits.max_pixels:
-                raise InvalidImage(too_many)
-            image.load()
-            for index in range(1, frames):  # decode every frame of an animation
-                image.seek(index)
-                image.load()
-            if frames > 1:
-                image.seek(0)
+            yield
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise InvalidImage(too_many) from exc
+            raise InvalidImage(_too_many_pixels(limits)) from exc
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
             # The header already named an accepted format, so failing to read it is corruption.
             raise InvalidImage(
                 "The image is truncated or corrupt and cannot be decoded. "
                 "Export it again from your photo app and retry."
             ) from exc
+
+
+def _too_many_pixels(limits: UploadLimits) -> str:
+    return (
+        f"The image has too many pixels; the limit is {limits.max_pixels:,}. "
+        "Resize it and try again."
+    )
+
+
+def _open(stream: IO[bytes], fmt: str, limits: UploadLimits) -> Image.Image:
+    """Read the header only and enforce the pixel limit before any pixel is decoded."""
+    stream.seek(0)
+    with _image_errors(limits):
+        image = Image.open(stream, formats=[fmt])
+        width, height = image.size
+        if width * height * getattr(image, "n_frames", 1) > limits.max_pixels:
+            raise InvalidImage(_too_many_pixels(limits))
     return image
+
+
+def _decode(image: Image.Image, limits: UploadLimits, *, reduced: bool = False) -> None:
+    """Decode every frame, so truncated and corrupt files fail here.
+
+    ``reduced`` decodes a JPEG at 1/8 scale: every byte of the scan is still
+    parsed (truncation is still caught) with a 64th of the memory.
+    """
+    with _image_errors(limits):
+        if reduced:
+            image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
+        image.load()
+        frames = getattr(image, "n_frames", 1)
+        for index in range(1, frames):
+            image.seek(index)
+            image.load()
+        if frames > 1:
+            image.seek(0)
 
 
 def _reencode(image: Image.Image, fmt: str) -> tuple[bytes, str]:
@@ -163,14 +193,6 @@ def _reencode(image: Image.Image, fmt: str) -> tuple[bytes, str]:
         options.update(quality=90, method=4)
     upright.save(buffer, format=out_format, **options)
     return buffer.getvalue(), out_format
-
-
-def _sha256(stream: IO[bytes]) -> str:
-    stream.seek(0)
-    digest = hashlib.sha256()
-    while chunk := stream.read(_SCAN_CHUNK):
-        digest.update(chunk)
-    return digest.hexdigest()
 
 
 def prepare_image(
@@ -202,18 +224,26 @@ def prepare_image(
             "The file contains HTML or script content inside the image data and was refused. "
             "Export the picture again as a plain image."
         )
-    image = _open_and_decode(upload, fmt, limits)
+    image = _open(upload, fmt, limits)
     width, height = image.size
-    if reencode or fmt not in STORED_FORMATS:
+    if not reencode and fmt == "JPEG" and image.getexif().get(_ORIENTATION, 1) == 1:
+        # Upright JPEG: keep the original pixels, drop only the metadata (no quality loss).
+        _decode(image, limits, reduced=True)
+        spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115
+        try:
+            written, digest = strip_jpeg_metadata(upload, spool)
+        except NotAJpeg as exc:
+            raise InvalidImage("The JPEG structure is corrupt. Export it again and retry.") from exc
+        spool.seek(0)
+        content: File = File(spool)
+        content.size = written
+        out_format = "JPEG"
+    else:
+        _decode(image, limits)
         data, out_format = _reencode(image, fmt)
         width, height = Image.open(io.BytesIO(data)).size
-        content: File = ContentFile(data)
+        content = ContentFile(data)
         digest = hashlib.sha256(data).hexdigest()
-    else:  # store the uploaded bytes as they are, streamed, never held in memory whole
-        out_format = fmt
-        content = File(upload)
-        digest = _sha256(upload)
-        upload.seek(0)
     content_type, extension = STORED_FORMATS[out_format]
     content.content_type = content_type  # read by the S3 backend for the object's Content-Type
     return PreparedImage(
