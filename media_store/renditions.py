@@ -20,16 +20,25 @@ class RenditionData:
 
 
 def make_renditions(content: File, widths: Iterable[int]) -> list[RenditionData]:
-    """Downscaled WebP copies for each width narrower than the original (first frame only)."""
+    """Downscaled WebP copies for each width narrower than the original (first frame only).
+
+    Stored images are upright (re-encoded, or JPEGs kept only when upright), so a
+    JPEG can be decoded straight at the smallest scale that still covers the
+    widest rendition (``draft``): several times faster than a full decode.
+    """
     content.seek(0)
-    with Image.open(content) as source:
-        source.seek(0)
-        image = ImageOps.exif_transpose(source).convert("RGBA" if _has_alpha(source) else "RGB")
+    source = Image.open(content)
+    original_width, original_height = source.size
+    targets = [width for width in sorted(set(widths)) if width < original_width]
+    if not targets:
+        content.seek(0)
+        return []
+    widest = targets[-1]
+    source.draft("RGB", (widest, max(1, original_height * widest // original_width)))
+    image = ImageOps.exif_transpose(source).convert("RGBA" if _has_alpha(source) else "RGB")
     results = []
-    for width in sorted(set(widths)):
-        if width >= image.width:
-            continue
-        height = max(1, round(image.height * width / image.width))
+    for width in targets:
+        height = max(1, round(original_height * width / original_width))
         scaled = image.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
         buffer = io.BytesIO()
         scaled.save(buffer, format="WEBP", quality=WEBP_QUALITY, method=4)

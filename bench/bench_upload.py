@@ -1,0 +1,226 @@
+"""Upload and listing costs against the real Ceph gateway, as ratios measured in one run.
+
+    uv run python bench/bench_upload.py [--repeat N]
+
+1. A 5 MB JPEG uploaded through the API (product image, renditions off) vs a raw
+   boto3 ``put_object`` of the same bytes, and vs the seed's naive configuration
+   (plain ``S3Storage``, ``file_overwrite=False``, default querystring auth).
+2. S3 requests per upload and per product-list page, counted by a proxy of ours.
+3. A product list of 100 items (with renditions), S3 mode vs local mode.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+from decimal import Decimal
+from pathlib import Path
+
+from common import (
+    CountingProxy,
+    interleaved,
+    median_seconds,
+    noise_jpeg,
+    report,
+    setup_django,
+    start_gateway,
+    workdir,
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+    tmp = workdir()
+    setup_django(tmp)
+    gateway = start_gateway(tmp)
+    try:
+        run(gateway, tmp, args.repeat)
+    finally:
+        if gateway.env is not None:
+            gateway.ceph("stop")
+
+
+def run(gateway, tmp: Path, repeat: int) -> None:
+    from django.contrib.auth import get_user_model
+    from django.test.utils import override_settings
+    from rest_framework.test import APIClient
+
+    from core.models import Product
+    from media_store.bucket import apply_public_read_policy
+    from media_store.models import Rendition, StoredFile
+    from media_store.storage_config import S3Settings, build_storages
+
+    bucket = gateway.new_bucket()
+    client = gateway.client()
+    apply_public_read_policy(client, bucket)
+    port = int(gateway.endpoint_url.rsplit(":", 1)[1])
+    proxy = CountingProxy(port)
+
+    def ours(endpoint: str) -> dict:
+        s3 = S3Settings(
+            bucket_name=bucket,
+            access_key=gateway.access_key,
+            secret_key=gateway.secret_key,
+            region_name=gateway.region,
+            endpoint_url=endpoint,
+        )
+        return build_storages(use_s3=True, s3=s3, media_root=tmp / "m", private_root=tmp / "p")
+
+    def seed_baseline(endpoint: str) -> dict:
+        from botocore.config import Config
+
+        options = {
+            "bucket_name": bucket,
+            "access_key": gateway.access_key,
+            "secret_key": gateway.secret_key,
+            "region_name": gateway.region,
+            "endpoint_url": endpoint,
+            "file_overwrite": False,
+            # The seed sets nothing else; path style is needed to reach a gateway on an IP.
+            "client_config": Config(s3={"addressing_style": "path"}),
+        }
+        storages_ = ours(endpoint)
+        storages_["default"] = {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {**options, "location": "media"},
+        }
+        return storages_
+
+    staff = get_user_model().objects.create_user("bench", password="x", is_staff=True)
+    api = APIClient()
+    api.force_authenticate(staff)
+    jpeg = noise_jpeg(5)
+    megabytes = len(jpeg) / (1024 * 1024)
+
+    def api_upload() -> None:
+        response = api.post(
+            "/api/core/products/",
+            {"name": "Bench", "price": "1.00", "image": io.BytesIO(jpeg)},
+            format="multipart",
+        )
+        assert response.status_code == 201, response.content
+
+    counter = {"n": 0}
+
+    def raw_put() -> None:
+        counter["n"] += 1
+        client.put_object(
+            Bucket=bucket, Key=f"raw/{counter['n']}.jpg", Body=jpeg, ContentType="image/jpeg"
+        )
+
+    rows: list[tuple[str, str]] = [("JPEG size", f"{megabytes:.2f} MB")]
+    with override_settings(MEDIA_RENDITION_WIDTHS=[]):
+        with override_settings(STORAGES=seed_baseline(gateway.endpoint_url)):
+            try:
+                api_upload()
+                baseline_ok = True
+            except Exception as exc:
+                baseline_ok = False
+                rows.append(("seed baseline upload", f"fails on this store: {exc!r:.120}"))
+        with override_settings(STORAGES=ours(gateway.endpoint_url)):
+            timings = {"raw": 0.0, "api": 0.0}
+            timings.update(interleaved({"raw": raw_put, "api": api_upload}, repeat))
+        if baseline_ok:
+            with override_settings(STORAGES=seed_baseline(gateway.endpoint_url)):
+                baseline = interleaved({"raw": raw_put, "baseline": api_upload}, repeat)
+            rows.append(
+                (
+                    "seed baseline app / raw put_object",
+                    f"{baseline['baseline'] / baseline['raw']:.2f}x "
+                    f"({baseline['baseline'] * 1000:.0f} ms vs {baseline['raw'] * 1000:.0f} ms)",
+                )
+            )
+        rows.insert(
+            1,
+            (
+                "API upload / raw put_object (target <= 1.3x)",
+                f"{timings['api'] / timings['raw']:.2f}x "
+                f"({timings['api'] * 1000:.0f} ms vs {timings['raw'] * 1000:.0f} ms, median of {repeat})",
+            ),
+        )
+
+        # Requests per upload, counted on the wire.
+        with override_settings(STORAGES=ours(proxy.url)):
+            proxy.reset()
+            api_upload()
+            ours_counts = proxy.reset()
+        rows.append(
+            ("S3 requests per upload (ours; target 1 PUT, 0 HEAD)", dict(ours_counts).__repr__())
+        )
+        if baseline_ok:
+            with override_settings(STORAGES=seed_baseline(proxy.url)):
+                proxy.reset()
+                api_upload()
+                rows.append(("S3 requests per upload (seed baseline)", repr(dict(proxy.reset()))))
+
+    with override_settings(MEDIA_RENDITION_WIDTHS=[320, 640, 1280]):
+        with override_settings(STORAGES=ours(proxy.url)):
+            proxy.reset()
+            api.post(
+                "/api/core/products/",
+                {"name": "With renditions", "price": "1.00", "image": io.BytesIO(jpeg)},
+                format="multipart",
+            )
+            rows.append(
+                ("S3 requests per upload with 3 renditions (4 objects)", repr(dict(proxy.reset())))
+            )
+
+    # A 100-item page, every product with an image and three renditions.
+    Product.objects.all().delete()
+    for n in range(100):
+        image = StoredFile.objects.create(
+            visibility="public",
+            key=f"products/{n:032x}.jpg",
+            content_type="image/jpeg",
+            size=1,
+            width=2000,
+            height=1500,
+            sha256="0" * 64,
+        )
+        Rendition.objects.bulk_create(
+            Rendition(
+                file=image, width=w, height=w * 3 // 4, key=f"products/{n:032x}_w{w}.webp", size=1
+            )
+            for w in (320, 640, 1280)
+        )
+        Product.objects.create(name=f"P{n}", slug=f"p{n}", price=Decimal("1.00"), image=image)
+    anonymous = APIClient()
+
+    def list_page() -> None:
+        response = anonymous.get("/api/core/products/?page_size=100")
+        assert response.status_code == 200
+
+    local = build_storages(use_s3=False, media_root=tmp / "m", private_root=tmp / "p")
+    with override_settings(STORAGES=ours(proxy.url)):
+        list_page()
+        proxy.reset()
+        list_page()
+        rows.append(
+            ("S3 requests per product-list page (target 0)", repr(dict(proxy.reset()) or 0))
+        )
+        s3_storages = ours(gateway.endpoint_url)
+
+    # Storages are built once per process in real life: build (and warm) them outside
+    # the timing, then alternate blocks of requests between the two modes.
+    samples: dict[str, list[float]] = {"local": [], "s3": []}
+    for _ in range(repeat):
+        for mode, config in (("local", local), ("s3", s3_storages)):
+            with override_settings(STORAGES=config):
+                list_page()
+                samples[mode].append(median_seconds(list_page, 5))
+    pages = {mode: statistics.median(values) for mode, values in samples.items()}
+    rows.append(
+        (
+            "100-item list, S3 mode / local mode (target <= 1.1x)",
+            f"{pages['s3'] / pages['local']:.2f}x "
+            f"({pages['s3'] * 1000:.1f} ms vs {pages['local'] * 1000:.1f} ms)",
+        )
+    )
+    report("Uploads and listing", rows)
+
+
+if __name__ == "__main__":
+    main()

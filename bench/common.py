@@ -1,0 +1,166 @@
+"""Shared set-up for the benchmarks: a real Ceph gateway, a counting proxy, Django in-process.
+
+Benchmarks print ratios against a baseline measured in the same run, because the
+machines they run on are noisy; absolute times are printed for context only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.support.s3 import S3Server, start_s3_server  # noqa: E402
+
+
+def setup_django(tmp: Path) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.update(
+        {
+            "SECRET_KEY": "bench-" + "k" * 50,
+            "DEBUG": "False",
+            "SECURE_SSL_REDIRECT": "False",
+            "DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}",
+            "UPLOAD_THROTTLE_RATE": "1000000/hour",
+            "ALLOWED_HOSTS": "testserver,127.0.0.1",
+            "LOG_LEVEL": "ERROR",
+        }
+    )
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def start_gateway(tmp: Path) -> S3Server:
+    return start_s3_server(tmp / "ceph")
+
+
+def median_seconds(fn: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def interleaved(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """Median seconds of each function, run alternately so drift hits all equally."""
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            started = time.perf_counter()
+            fn()
+            samples[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def noise_jpeg(megabytes: float) -> bytes:
+    """A JPEG of roughly ``megabytes`` (noise compresses badly, like a busy photo)."""
+    from PIL import Image
+
+    side = int((megabytes * 1024 * 1024 / 1.2) ** 0.5 / 1.0)
+    for _ in range(6):
+        buffer = io.BytesIO()
+        Image.effect_noise((side, side), 90).convert("RGB").save(buffer, format="JPEG", quality=95)
+        size = buffer.tell() / (1024 * 1024)
+        if abs(size - megabytes) / megabytes < 0.1:
+            break
+        side = int(side * (megabytes / size) ** 0.5)
+    return buffer.getvalue()
+
+
+class CountingProxy:
+    """HTTP/1.1 proxy of our own in front of the gateway, counting requests by method."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream = ("127.0.0.1", upstream_port)
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(64)
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def reset(self) -> Counter[str]:
+        with self._lock:
+            counts, self.counts = self.counts, Counter()
+        return counts
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.upstream)
+            threading.Thread(target=self._requests, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
+
+    def _requests(self, client: socket.socket, upstream: socket.socket) -> None:
+        reader = client.makefile("rb")
+        try:
+            while True:
+                line = reader.readline()
+                if not line:
+                    break
+                headers = [line]
+                length = 0
+                while (header := reader.readline()) not in (b"\r\n", b""):
+                    headers.append(header)
+                    name, _, value = header.decode("latin-1").partition(":")
+                    if name.strip().lower() == "content-length":
+                        length = int(value.strip())
+                with self._lock:
+                    self.counts[line.split(b" ", 1)[0].decode()] += 1
+                upstream.sendall(b"".join(headers) + b"\r\n")
+                while length:
+                    chunk = reader.read(min(length, 1 << 20))
+                    upstream.sendall(chunk)
+                    length -= len(chunk)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                upstream.shutdown(socket.SHUT_WR)
+
+    def _pump(self, source: socket.socket, target: socket.socket) -> None:
+        try:
+            while data := source.recv(1 << 16):
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                target.shutdown(socket.SHUT_RDWR)
+
+
+def workdir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="bench-"))
+
+
+def report(title: str, rows: list[tuple[str, str]]) -> None:
+    print(f"\n## {title}\n")
+    print("| measure | result |\n| --- | --- |")
+    for name, value in rows:
+        print(f"| {name} | {value} |")
+    sys.stdout.flush()
