@@ -10,7 +10,7 @@ PORT ?= 8000
 CEPH := scripts/ceph_s3.sh
 DEV_ENV := DEBUG=True
 
-.PHONY: uv install run run-s3 s3-up s3-down test lint format requirements check-requirements migrate system-packages
+.PHONY: uv install run run-s3 s3-up s3-down test lint format requirements check-requirements migrate system-packages bench
 
 uv:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
@@ -63,3 +63,9 @@ system-packages:
 
 test: install lint check-requirements system-packages
 	$(RUN) pytest
+
+# Benchmarks (not tests): each starts its own Ceph gateway and prints a Markdown table.
+bench: install system-packages
+	$(RUN) python bench/bench_upload.py
+	$(RUN) python bench/bench_memory.py
+	$(RUN) python bench/bench_renditions.py

@@ -44,9 +44,12 @@ class S3Settings:
     max_attempts: int = 3
     signed_url_expire: int = 600
     conditional_writes: bool = True
+    # Large objects go up in 5 MB parts (S3's minimum), one at a time, with at most
+    # ``max_concurrency`` parts read into memory: s3transfer otherwise reads ten
+    # parts ahead (50 MB) per upload. See bench/bench_memory.py.
     multipart_threshold: int = 8 * 1024 * 1024
-    multipart_chunksize: int = 8 * 1024 * 1024
-    max_concurrency: int = 2
+    multipart_chunksize: int = 5 * 1024 * 1024
+    max_concurrency: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
 
     def resolved_addressing_style(self) -> str:
@@ -75,12 +78,15 @@ def _client_config(s3: S3Settings) -> Any:
 def _transfer_config(s3: S3Settings) -> Any:
     from boto3.s3.transfer import TransferConfig
 
-    return TransferConfig(
+    config = TransferConfig(
         multipart_threshold=s3.multipart_threshold,
         multipart_chunksize=s3.multipart_chunksize,
         max_concurrency=s3.max_concurrency,
         use_threads=s3.max_concurrency > 1,
     )
+    # An s3transfer option boto3's constructor does not expose.
+    config.max_in_memory_upload_chunks = s3.max_concurrency
+    return config
 
 
 def s3_options(s3: S3Settings, *, location: str, bucket_name: str | None = None) -> dict[str, Any]:

@@ -101,7 +101,7 @@ class AppServer:
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--workers",
-                "2",
+                env.get("WEB_CONCURRENCY", "2"),
                 "--threads",
                 "4",
                 "--timeout",

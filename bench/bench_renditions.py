@@ -1,0 +1,155 @@
+"""Rendition cost per megapixel, and the app's work per direct upload.
+
+    uv run python bench/bench_renditions.py
+
+1. WebP renditions (320/640/1280 px) per megapixel of JPEG source, as a ratio to
+   decoding the same JPEG fully once (the baseline, measured in the same run).
+2. A direct upload: request bytes through the app (0: the browser sends the file to
+   the bucket) and app CPU for issue + finalize, as a ratio to the CPU of the same
+   image uploaded through the API.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import resource
+import statistics
+import time
+import urllib.request
+
+from common import noise_jpeg, report, setup_django, start_gateway, workdir
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    tmp = workdir()
+    setup_django(tmp)
+    from django.core.files.base import ContentFile
+    from PIL import Image
+
+    from media_store.renditions import make_renditions
+
+    rows = []
+    for megabytes in (1, 4, 12):
+        data = noise_jpeg(megabytes)
+        with Image.open(io.BytesIO(data)) as probe:
+            megapixels = probe.width * probe.height / 1e6
+
+        def decode(data: bytes = data) -> None:
+            Image.open(io.BytesIO(data)).load()
+
+        def renditions(data: bytes = data) -> None:
+            make_renditions(ContentFile(data), [320, 640, 1280])
+
+        samples = {"decode": [], "renditions": []}
+        for _ in range(5):
+            for name, fn in (("decode", decode), ("renditions", renditions)):
+                started = time.perf_counter()
+                fn()
+                samples[name].append(time.perf_counter() - started)
+        decode_s, rend_s = (statistics.median(samples[k]) for k in ("decode", "renditions"))
+        rows.append(
+            (
+                f"renditions of a {megapixels:.1f} MP JPEG",
+                f"{rend_s * 1000 / megapixels:.1f} ms/MP; {rend_s / decode_s:.2f}x one full decode",
+            )
+        )
+
+    gateway = start_gateway(tmp)
+    try:
+        rows += direct_upload_rows(gateway, tmp)
+    finally:
+        if gateway.env is not None:
+            gateway.ceph("stop")
+    report("Renditions and direct uploads", rows)
+
+
+def direct_upload_rows(gateway, tmp) -> list[tuple[str, str]]:
+    from django.contrib.auth import get_user_model
+    from django.test.utils import override_settings
+    from rest_framework.test import APIClient
+
+    from core.models import Product
+    from media_store.bucket import apply_public_read_policy
+    from media_store.storage_config import S3Settings, build_storages
+    from tests.support.multipart import encode_multipart
+
+    bucket = gateway.new_bucket()
+    apply_public_read_policy(gateway.client(), bucket)
+    s3 = S3Settings(
+        bucket_name=bucket,
+        access_key=gateway.access_key,
+        secret_key=gateway.secret_key,
+        endpoint_url=gateway.endpoint_url,
+    )
+    user = get_user_model().objects.create_user("direct", password="x")
+    product = Product.objects.create(name="P", slug="p", price="1.00")
+    api = APIClient()
+    api.force_authenticate(user)
+    jpeg = noise_jpeg(4)
+    lines = json.dumps([{"product": product.pk, "quantity": 1}])
+    through_app_bytes = {"direct": 0}
+
+    def direct() -> None:
+        grant = api.post(
+            "/api/media/uploads/",
+            {"purpose": "order", "content_type": "image/jpeg", "size": len(jpeg)},
+            format="json",
+        ).json()
+        body, ctype = encode_multipart(grant["fields"], [("file", "a.jpg", jpeg, "image/jpeg")])
+        request_cpu = cpu_seconds()  # the browser's part: not the app's work
+        urllib.request.urlopen(
+            urllib.request.Request(grant["url"], data=body, headers={"Content-Type": ctype}),
+            timeout=30,
+        ).read()
+        direct.browser_cpu += cpu_seconds() - request_cpu
+        response = api.post(
+            "/api/core/orders/", {"lines": lines, "uploads": [grant["id"]]}, format="json"
+        )
+        assert response.status_code == 201, response.content
+
+    direct.browser_cpu = 0.0
+
+    def through_api() -> None:
+        response = api.post(
+            "/api/core/orders/",
+            {"lines": lines, "images": [io.BytesIO(jpeg)]},
+            format="multipart",
+        )
+        assert response.status_code == 201, response.content
+
+    with override_settings(
+        STORAGES=build_storages(use_s3=True, s3=s3, media_root=tmp / "m", private_root=tmp / "p")
+    ):
+        direct()
+        through_api()
+        cpu = {"direct": [], "api": []}
+        for _ in range(5):
+            direct.browser_cpu = 0.0
+            started = cpu_seconds()
+            direct()
+            cpu["direct"].append(cpu_seconds() - started - direct.browser_cpu)
+            started = cpu_seconds()
+            through_api()
+            cpu["api"].append(cpu_seconds() - started)
+    direct_cpu, api_cpu = (statistics.median(cpu[k]) for k in ("direct", "api"))
+    return [
+        (
+            "request bytes through the app, direct upload",
+            f"{through_app_bytes['direct']} (of {len(jpeg):,})",
+        ),
+        (
+            "app CPU per 4 MB order image: direct (issue + finalize) / through the API",
+            f"{direct_cpu / api_cpu:.2f}x ({direct_cpu * 1000:.0f} ms vs {api_cpu * 1000:.0f} ms); "
+            "finalize still downloads and re-encodes the image server-side",
+        ),
+    ]
+
+
+if __name__ == "__main__":
+    main()
