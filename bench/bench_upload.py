@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import io
 import statistics
-from decimal import Decimal
 from pathlib import Path
 
 from common import (
@@ -50,8 +49,8 @@ def run(gateway, tmp: Path, repeat: int) -> None:
 
     from core.models import Product
     from media_store.bucket import apply_public_read_policy
-    from media_store.models import Rendition, StoredFile
     from media_store.storage_config import S3Settings, build_storages
+    from tests.support.catalog import make_catalog
 
     bucket = gateway.new_bucket()
     client = gateway.client()
@@ -170,23 +169,7 @@ def run(gateway, tmp: Path, repeat: int) -> None:
 
     # A 100-item page, every product with an image and three renditions.
     Product.objects.all().delete()
-    for n in range(100):
-        image = StoredFile.objects.create(
-            visibility="public",
-            key=f"products/{n:032x}.jpg",
-            content_type="image/jpeg",
-            size=1,
-            width=2000,
-            height=1500,
-            sha256="0" * 64,
-        )
-        Rendition.objects.bulk_create(
-            Rendition(
-                file=image, width=w, height=w * 3 // 4, key=f"products/{n:032x}_w{w}.webp", size=1
-            )
-            for w in (320, 640, 1280)
-        )
-        Product.objects.create(name=f"P{n}", slug=f"p{n}", price=Decimal("1.00"), image=image)
+    make_catalog(100, rendition_widths=[320, 640, 1280])
     anonymous = APIClient()
 
     def list_page() -> None:

@@ -44,7 +44,6 @@ STORED_FORMATS: dict[str, tuple[str, str]] = {
     "WEBP": ("image/webp", "webp"),
     "GIF": ("image/gif", "gif"),
 }
-ACCEPTED_FORMATS = (*STORED_FORMATS, *HEIF_FORMATS)
 ACCEPTED_DESCRIPTION = "JPEG, PNG, WebP, GIF or HEIC"
 
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
@@ -99,7 +98,7 @@ def _describe_unsupported(head: bytes) -> str:
         kind = "a PDF document"
     elif b"<svg" in text or text.startswith(b"<?xml"):
         kind = "an SVG/XML file"
-    elif text.startswith((b"<!doctype", b"<html", b"<")):
+    elif text.startswith(b"<"):
         kind = "an HTML/text file"
     elif head[4:8] == b"ftyp":
         kind = "a video or unsupported HEIF variant"

@@ -13,7 +13,7 @@ configuration at a fresh bucket.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,6 @@ class S3Settings:
     multipart_threshold: int = 8 * 1024 * 1024
     multipart_chunksize: int = 5 * 1024 * 1024
     max_concurrency: int = 1
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def resolved_addressing_style(self) -> str:
         """Path style for custom endpoints (MinIO/Ceph on an IP), virtual for AWS."""
@@ -105,7 +104,6 @@ def s3_options(s3: S3Settings, *, location: str, bucket_name: str | None = None)
         options["secret_key"] = s3.secret_key
     if s3.endpoint_url and s3.endpoint_url.startswith("http://"):
         options["url_protocol"] = "http:"
-    options.update(s3.extra)
     return options
 
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import hashlib
-from decimal import Decimal
 
 import pytest
 from django.core.files.storage import storages
@@ -9,6 +8,7 @@ from django.core.files.storage import storages
 from core.models import Product
 from media_store.models import StoredFile
 from tests.conftest import client_for, storages_for
+from tests.support.catalog import make_catalog
 from tests.support.http import fetch
 from tests.support.images import image_bytes, upload
 from tests.support.s3 import free_port
@@ -75,17 +75,7 @@ def test_the_bucket_refuses_to_overwrite_an_existing_key(s3):
 def test_product_list_of_100_makes_no_s3_request(
     staff, s3, settings, tmp_path, django_assert_max_num_queries
 ):
-    for n in range(100):
-        image = StoredFile.objects.create(
-            visibility="public",
-            key=f"products/{n:032x}.jpg",
-            content_type="image/jpeg",
-            size=10,
-            width=4,
-            height=3,
-            sha256="0" * 64,
-        )
-        Product.objects.create(name=f"P{n}", slug=f"p{n}", price=Decimal("1.00"), image=image)
+    make_catalog(100, rendition_widths=[320, 640])
     # Point the storage at a closed port: any S3 request would now fail the listing.
     settings.STORAGES = storages_for(
         s3.s3_settings(endpoint_url=f"http://127.0.0.1:{free_port()}"), tmp_path
