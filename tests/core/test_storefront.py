@@ -26,3 +26,12 @@ def test_login_page(client, user):
     assert client.get("/accounts/login/").status_code == 200
     response = client.post("/accounts/login/", {"username": "alice", "password": "pw-alice-123"})
     assert response.status_code == 302 and response["Location"] == "/"
+
+
+def test_openapi_schema_and_docs_page(client):
+    schema = client.get("/api/schema/")
+    assert schema.status_code == 200
+    text = schema.content.decode()
+    for path in ("/api/core/products/", "/api/core/orders/", "/api/media/uploads/"):
+        assert path in text
+    assert client.get("/api/docs/").status_code == 200

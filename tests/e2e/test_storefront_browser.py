@@ -156,3 +156,27 @@ def test_an_upload_the_bucket_refuses_is_shown_clearly(deployment, page, tmp_pat
     page.wait_for_function(
         "() => document.querySelector('#order-error').textContent.includes('CORS')"
     )
+
+
+def test_without_s3_the_page_posts_through_the_api(deployment, page, tmp_path):
+    """Development mode (local disk): the same form falls back to a multipart POST."""
+    server = deployment.server(**PAGE_ENV, USE_S3="False", DEBUG="True")
+    server.start(collectstatic=True)
+    request(
+        "POST",
+        server.url("/api/core/products/"),
+        token=deployment.tokens["staff"],
+        json_body={"name": "Local poster", "price": "3.00"},
+    )
+    sign_in(page, server, "bob")
+    path = tmp_path / "local.png"
+    path.write_bytes(image_bytes("PNG", size=(120, 80)))
+    page.select_option("select[name=product]", label="Local poster (3.00)")
+    page.set_input_files("input[name=images]", [str(path)])
+    page.click("#order-form button[type=submit]")
+    page.wait_for_selector("#order-result img.order-image", timeout=30_000)
+    assert page.text_content("#progress-text") == "100%"
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#order-result img')].every(i => i.complete)"
+    )
+    assert all(width > 0 for width in images_loaded(page, "#order-result img"))
