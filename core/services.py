@@ -72,8 +72,10 @@ def save_product(
     *,
     image: IO[bytes] | None = None,
     upload: PendingUpload | None = None,
+    remove_image: bool = False,
 ) -> Product:
-    """Create or update ``product``; an ``image`` (or direct ``upload``) replaces the old one."""
+    """Create or update ``product``; an ``image`` (or direct ``upload``) replaces the old one,
+    ``remove_image`` (without a new one) drops it. Old images' objects go after commit."""
     with _finalizing([upload] if upload else []) as finalized:
         sources = [image] if image is not None else finalized
         prepared = prepare_images(sources, reencode=settings.MEDIA_REENCODE_PUBLIC)
@@ -92,21 +94,14 @@ def save_product(
                     setattr(product, name, value)
                 if not product.slug:
                     product.slug = unique_slug(product.name, exclude_pk=product.pk)
-                old_image = product.image if new_image is not None else None
+                old_image = product.image
                 if new_image is not None:
                     product.image = new_image.save()
+                elif remove_image:
+                    product.image = None
                 product.save()
-                if old_image is not None:
+                if old_image is not None and old_image != product.image:
                     old_image.delete()  # its objects go once this commits
-    return product
-
-
-def remove_product_image(product: Product) -> Product:
-    with transaction.atomic():
-        if product.image is not None:
-            old, product.image = product.image, None
-            product.save(update_fields=["image", "updated_at"])
-            old.delete()
     return product
 
 

@@ -64,9 +64,9 @@ class ProductViewSet(UploadThrottleMixin, viewsets.ModelViewSet):
         upload = None
         if upload_id is not None:
             [upload] = claim_pending(request.user, [upload_id], purpose=services.PRODUCT_UPLOAD)
-        product = services.save_product(product, fields, image=image, upload=upload)
-        if remove_image and image is None and upload is None:
-            product = services.remove_product_image(product)
+        product = services.save_product(
+            product, fields, image=image, upload=upload, remove_image=remove_image
+        )
         created = write.instance is None
         body = ProductSerializer(product, context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -78,9 +78,6 @@ class ProductViewSet(UploadThrottleMixin, viewsets.ModelViewSet):
     @extend_schema(request=ProductWriteSerializer, responses={200: ProductSerializer})
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self._save(request, self.get_object(), partial=kwargs.get("partial", False))
-
-    def perform_destroy(self, instance: Product) -> None:
-        instance.delete()  # the image row and, after commit, its object go too
 
 
 class OrderViewSet(

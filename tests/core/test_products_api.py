@@ -157,3 +157,14 @@ def test_slug_is_generated_and_unique(staff):
         "/api/core/products/", {"name": "x", "price": "1", "slug": "blue-mug"}
     )
     assert clash.status_code == 400 and "slug" in clash.json()
+
+
+def test_remove_image(staff, django_capture_on_commit_callbacks, local_media):
+    created = create_product(staff, image=upload()).json()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(staff).patch(
+            f"/api/core/products/{created['id']}/", {"remove_image": True}, format="json"
+        )
+    assert response.status_code == 200 and response.json()["image"] is None
+    assert StoredFile.objects.count() == 0
+    assert not any((local_media / "media" / "products").iterdir())
