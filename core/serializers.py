@@ -138,6 +138,8 @@ class OrderCreateSerializer(serializers.Serializer):
     uploads = serializers.ListField(child=serializers.UUIDField(), required=False, default=list)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if len(set(attrs["uploads"])) != len(attrs["uploads"]):
+            raise serializers.ValidationError({"uploads": ["Each upload may be used once."]})
         count = len(attrs["images"]) + len(attrs["uploads"])
         if count == 0:
             raise serializers.ValidationError({"images": ["An order needs at least one image."]})

@@ -193,3 +193,9 @@ def test_json_lines_also_work_for_plain_requests(user, product):
         format="json",
     )
     assert response.status_code == 400 and "at least one image" in json.dumps(response.json())
+
+
+def test_an_upload_id_cannot_be_used_twice_in_one_order(user, product):
+    upload_id = "6f1c1e9e-0d5b-4a57-9d3c-2d1f3f1b2a10"
+    response = order_with(user, product, upload_id, upload_id)
+    assert response.status_code == 400 and "uploads" in response.json()
