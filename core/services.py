@@ -19,7 +19,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.text import slugify
 
-from media_store.direct import forget_pending, open_pending
+from media_store.direct import forget_pending, open_pending, release_pending
 from media_store.errors import MediaError, StorageUnavailable
 from media_store.models import PendingUpload, StoredFile
 from media_store.services import prepare_images, staged_uploads
@@ -38,17 +38,26 @@ def _name_of(upload: IO[bytes]) -> str:
 
 @contextmanager
 def _finalizing(pending: Sequence[PendingUpload]) -> Iterator[list[IO[bytes]]]:
-    """Open direct uploads as files; drop their staging objects once they are dealt with.
+    """Open claimed direct uploads as files; drop their staging objects once dealt with.
 
-    Kept when the store is down, so the same upload ids can be retried.
+    Bad content is dropped for good; on any other failure (store or database
+    down) the uploads are released, so the same ids can be retried.
     """
-    files = [open_pending(item) for item in pending]
+    try:
+        files = [open_pending(item) for item in pending]
+    except BaseException:
+        release_pending(pending)
+        raise
     try:
         yield files
     except StorageUnavailable:
+        release_pending(pending)
         raise
     except MediaError:
-        forget_pending(pending)  # bad content: nothing to retry
+        forget_pending(pending)
+        raise
+    except BaseException:
+        release_pending(pending)
         raise
     else:
         transaction.on_commit(lambda: forget_pending(pending))

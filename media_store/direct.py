@@ -118,22 +118,35 @@ def issue_upload(
     return pending, post
 
 
-def claim_pending(owner: Any, ids: Iterable[uuid.UUID], *, purpose: str) -> list[PendingUpload]:
-    """The caller's own, unexpired pending uploads for ``purpose``, in the order given."""
-    ids = list(ids)
-    found = {
-        p.id: p
-        for p in PendingUpload.objects.filter(
-            id__in=ids, owner=owner, purpose=purpose, expires_at__gt=timezone.now()
-        )
-    }
+def claim_pending(
+    owner: Any, ids: Iterable[uuid.UUID | str], *, purpose: str
+) -> list[PendingUpload]:
+    """Claim the caller's own, unexpired, unclaimed pending uploads, in the order given.
+
+    The claim is a single conditional UPDATE, so of two requests finalizing the same
+    upload only one gets it; :func:`release_pending` gives it back for a retry.
+    """
+    ids = [uuid.UUID(str(i)) for i in ids]
+    if not ids:
+        return []
+    token = uuid.uuid4()
+    PendingUpload.objects.filter(
+        id__in=ids, owner=owner, purpose=purpose, expires_at__gt=timezone.now(), claim=None
+    ).update(claim=token)
+    found = {p.id: p for p in PendingUpload.objects.filter(claim=token)}
     missing = [str(i) for i in ids if i not in found]
     if missing:
+        release_pending(found.values())
         raise InvalidImage(
-            f"Unknown or expired upload(s): {', '.join(missing)}. Upload the file again.",
+            f"Unknown, expired or already used upload(s): {', '.join(missing)}. "
+            "Upload the file again.",
             field="uploads",
         )
     return [found[i] for i in ids]
+
+
+def release_pending(pendings: Iterable[PendingUpload]) -> None:
+    PendingUpload.objects.filter(pk__in=[p.pk for p in pendings]).update(claim=None)
 
 
 def open_pending(pending: PendingUpload) -> File:

@@ -90,6 +90,8 @@ class PendingUpload(models.Model):
     max_bytes = models.PositiveBigIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
+    #: Set while a request finalizes the upload, so two requests cannot both use it.
+    claim = models.UUIDField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["expires_at"])]

@@ -14,6 +14,7 @@ from django.utils import timezone
 from PIL import Image
 
 from core.models import Order
+from media_store.errors import InvalidImage
 from media_store.models import PendingUpload, StoredFile
 from tests.conftest import client_for
 from tests.support.http import fetch
@@ -199,3 +200,34 @@ def test_an_upload_id_cannot_be_used_twice_in_one_order(user, product):
     upload_id = "6f1c1e9e-0d5b-4a57-9d3c-2d1f3f1b2a10"
     response = order_with(user, product, upload_id, upload_id)
     assert response.status_code == 400 and "uploads" in response.json()
+
+
+@pytest.mark.s3
+def test_an_upload_being_finalized_cannot_be_claimed_again(user, s3):
+    from media_store.direct import claim_pending, release_pending
+
+    grant = issue(user).json()
+    [claimed] = claim_pending(user, [grant["id"]], purpose="order")
+    with pytest.raises(InvalidImage, match="already used"):
+        claim_pending(user, [grant["id"]], purpose="order")
+    release_pending([claimed])
+    assert claim_pending(user, [grant["id"]], purpose="order")
+
+
+@pytest.mark.s3
+def test_a_store_outage_during_finalize_keeps_the_upload_for_a_retry(
+    user, product, s3, settings, tmp_path
+):
+    from tests.conftest import storages_for
+    from tests.support.s3 import free_port
+
+    data = image_bytes()
+    grant = issue(user, size=len(data)).json()
+    assert send(grant, data)[0] == 204
+    working = settings.STORAGES
+    settings.STORAGES = storages_for(
+        s3.s3_settings(endpoint_url=f"http://127.0.0.1:{free_port()}"), tmp_path
+    )
+    assert order_with(user, product, grant["id"]).status_code == 503
+    settings.STORAGES = working
+    assert order_with(user, product, grant["id"]).status_code == 201

@@ -70,17 +70,23 @@
     return "The storage refused the file (" + text + ").";
   }
 
+  // Some browsers give HEIC photos no MIME type; the server checks the bytes anyway.
+  function contentType(file) {
+    if (file.type) return file.type;
+    return /\.hei[cf]$/i.test(file.name) ? "image/heic" : "application/octet-stream";
+  }
+
   async function uploadDirect(files, tracker) {
     const ids = [];
     for (const [index, file] of files.entries()) {
       const grant = await api("/api/media/uploads/", {
-        purpose: "order", content_type: file.type || "application/octet-stream", size: file.size, filename: file.name,
+        purpose: "order", content_type: contentType(file), size: file.size, filename: file.name,
       });
       if (grant.status === 409) return null; // no S3: fall back to posting through the API
       if (grant.status !== 201) throw new Error(file.name + ": " + apiMessage(grant.body, "upload refused"));
       const data = new FormData();
       Object.entries(grant.body.fields).forEach(([name, value]) => data.append(name, value));
-      data.append("file", file);
+      data.append("file", file); // must be the last field of a presigned POST
       const xhr = await send(grant.body.url, data, (fraction) => tracker(index, fraction));
       if (xhr.status < 200 || xhr.status >= 300) throw new Error(file.name + ": " + bucketError(xhr));
       tracker(index, 1);
