@@ -27,10 +27,11 @@ from django.utils import timezone
 
 from .conf import upload_limits
 from .errors import (
+    DirectUploadsUnavailable,
     InvalidImage,
-    MediaError,
     StorageUnavailable,
     UnsupportedMediaType,
+    UploadNotAllowed,
     UploadTooLarge,
 )
 from .images import STORED_FORMATS
@@ -44,16 +45,6 @@ ACCEPTED_CONTENT_TYPES = {content_type for content_type, _ in STORED_FORMATS.val
     "image/heic",
     "image/heif",
 }
-
-
-class DirectUploadsUnavailable(MediaError):
-    status_code = 409
-    code = "direct_uploads_unavailable"
-
-
-class UploadNotAllowed(MediaError):
-    status_code = 403
-    code = "upload_not_allowed"
 
 
 @dataclass(frozen=True)

@@ -40,3 +40,15 @@ class StorageUnavailable(MediaError):
 
     status_code = 503
     code = "storage_unavailable"
+
+
+class DirectUploadsUnavailable(MediaError):
+    """Direct-to-bucket uploads need S3; local disk mode takes uploads through the API."""
+
+    status_code = 409
+    code = "direct_uploads_unavailable"
+
+
+class UploadNotAllowed(MediaError):
+    status_code = 403
+    code = "upload_not_allowed"
