@@ -56,7 +56,7 @@ def sign_in(page, server, username: str) -> None:
     page.goto(server.url("/accounts/login/"))
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", f"e2e-pw-{username}")
-    page.click("button[type=submit]")
+    page.click("main form button[type=submit]")  # not the header's "Sign out"
     page.wait_for_url(server.url("/"))
 
 
