@@ -14,6 +14,8 @@ from django.urls import reverse
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
 
+from .errors import s3_error_code
+
 _IF_NONE_MATCH_OPERATIONS = ("PutObject", "CompleteMultipartUpload")
 
 
@@ -60,7 +62,7 @@ class NoOverwriteS3Storage(S3Storage):
         try:
             return super()._save(name, content)
         except ClientError as err:
-            if err.response.get("Error", {}).get("Code") == "PreconditionFailed":
+            if s3_error_code(err) == "PreconditionFailed":
                 raise FileExistsError(f"An object named {name!r} already exists.") from err
             raise
 

@@ -9,6 +9,11 @@ from django.conf import settings
 MB = 1024 * 1024
 
 
+def megabytes(n: int) -> str:
+    """``n`` bytes as people read them in error messages: ``"10.0 MB"``."""
+    return f"{n / MB:.1f} MB"
+
+
 @dataclass(frozen=True)
 class UploadLimits:
     max_bytes: int

@@ -25,14 +25,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files import File
 from django.utils import timezone
 
-from .conf import upload_limits
+from .conf import megabytes, upload_limits
 from .errors import (
+    NOT_FOUND_CODES,
     DirectUploadsUnavailable,
     InvalidImage,
     StorageUnavailable,
     UnsupportedMediaType,
     UploadNotAllowed,
     UploadTooLarge,
+    s3_error_code,
 )
 from .images import STORED_FORMATS
 from .inventory import is_s3, s3_key
@@ -81,7 +83,7 @@ def issue_upload(
     limits = upload_limits()
     if size <= 0 or size > limits.max_bytes:
         raise UploadTooLarge(
-            f"Files must be between 1 byte and {limits.max_bytes / (1024 * 1024):.1f} MB.",
+            f"Files must be between 1 byte and {megabytes(limits.max_bytes)}.",
             field="size",
         )
     pending = PendingUpload.objects.create(
@@ -147,7 +149,7 @@ def open_pending(pending: PendingUpload) -> File:
     try:
         response = client.get_object(Bucket=storage.bucket_name, Key=s3_key(storage, pending.key))
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+        if s3_error_code(exc) in NOT_FOUND_CODES:
             raise InvalidImage(
                 f"The upload {pending.id} never reached the store. Upload the file again.",
                 field="uploads",

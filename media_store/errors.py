@@ -6,6 +6,16 @@ JSON responses, and plain Django code can use ``status_code`` the same way.
 
 from __future__ import annotations
 
+from typing import Any
+
+#: Error codes S3-compatible stores use for a missing object or bucket.
+NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchBucket"})
+
+
+def s3_error_code(exc: Any) -> str:
+    """The S3 error code of a botocore ``ClientError`` (``"NoSuchKey"``, ``"403"``...)."""
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
 
 class MediaError(Exception):
     status_code = 400

@@ -25,7 +25,7 @@ from typing import IO
 from django.core.files.base import ContentFile, File
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .conf import UploadLimits
+from .conf import UploadLimits, megabytes
 from .errors import InvalidImage, UnsupportedMediaType, UploadTooLarge
 from .jpeg_metadata import NotAJpeg, strip_jpeg_metadata
 
@@ -71,10 +71,6 @@ class PreparedImage:
     height: int
     size: int
     sha256: str
-
-
-def _megabytes(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f} MB"
 
 
 def _sniff(head: bytes) -> str | None:
@@ -214,7 +210,7 @@ def prepare_image(
         raise InvalidImage("The file is empty (0 bytes). Choose an image file and try again.")
     if size > limits.max_bytes:
         raise UploadTooLarge(
-            f"The file is {_megabytes(size)}; the limit is {_megabytes(limits.max_bytes)}. "
+            f"The file is {megabytes(size)}; the limit is {megabytes(limits.max_bytes)}. "
             "Upload a smaller image."
         )
     upload.seek(0)

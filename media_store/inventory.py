@@ -32,7 +32,7 @@ def s3_key(storage: Storage, key: str) -> str:
 
 def iter_objects(storage: Storage) -> Iterator[ObjectInfo]:
     if is_s3(storage):
-        prefix = f"{storage.location}/" if storage.location else ""
+        prefix = s3_key(storage, "")
         paginator = storage.connection.meta.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=storage.bucket_name, Prefix=prefix):
             for item in page.get("Contents", []):

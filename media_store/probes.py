@@ -11,6 +11,7 @@ from threading import Lock
 from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files.storage import storages
 
+from .inventory import is_s3
 from .storage_config import PRIVATE_ALIAS, PUBLIC_ALIAS
 
 
@@ -23,7 +24,7 @@ class ProbeResult:
 def _probe_now() -> ProbeResult:
     storage = storages[PUBLIC_ALIAS]
     try:
-        if hasattr(storage, "bucket_name"):
+        if is_s3(storage):
             storage.connection.meta.client.head_bucket(Bucket=storage.bucket_name)
             return ProbeResult(True, f"bucket {storage.bucket_name} reachable")
         for alias in (PUBLIC_ALIAS, PRIVATE_ALIAS):  # local disk: directories usable

@@ -7,15 +7,11 @@ from typing import Any
 from django.core.files.uploadhandler import FileUploadHandler
 from rest_framework.parsers import MultiPartParser
 
-from .conf import upload_limits
+from .conf import megabytes, upload_limits
 from .errors import UploadTooLarge
 
 #: Room for multipart boundaries and ordinary form fields beside the files.
 FORM_OVERHEAD_BYTES = 256 * 1024
-
-
-def _mb(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f} MB"
 
 
 class FileSizeLimitHandler(FileUploadHandler):
@@ -28,7 +24,7 @@ class FileSizeLimitHandler(FileUploadHandler):
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         if start + len(raw_data) > self.max_bytes:
             raise UploadTooLarge(
-                f"{self.file_name!r} is larger than the {_mb(self.max_bytes)} limit. "
+                f"{self.file_name!r} is larger than the {megabytes(self.max_bytes)} limit. "
                 "Upload a smaller image.",
                 field=self.field_name,
             )
@@ -55,8 +51,8 @@ class LimitedMultiPartParser(MultiPartParser):
         allowed = limits.max_bytes * limits.max_files + FORM_OVERHEAD_BYTES
         if declared > allowed:
             raise UploadTooLarge(
-                f"The request is {_mb(declared)}; at most {limits.max_files} files of "
-                f"{_mb(limits.max_bytes)} each are accepted."
+                f"The request is {megabytes(declared)}; at most {limits.max_files} files of "
+                f"{megabytes(limits.max_bytes)} each are accepted."
             )
         request.upload_handlers.insert(0, FileSizeLimitHandler(limits.max_bytes, request))
         return super().parse(stream, media_type, parser_context)

@@ -11,6 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from media_store.errors import NOT_FOUND_CODES, s3_error_code
 from media_store.inventory import is_s3, s3_key
 from media_store.models import StoredFile, storage_for
 
@@ -102,7 +103,7 @@ class Command(BaseCommand):
         try:
             head = client.head_object(Bucket=bucket, Key=key)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+            if s3_error_code(exc) not in NOT_FOUND_CODES:
                 self.stderr.write(f"cannot check {key}: {exc}")
                 return "failed"
             head = None

@@ -12,6 +12,7 @@ from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError
 
 from media_store.checks import ephemeral_platform
+from media_store.errors import s3_error_code
 from media_store.inventory import is_s3
 from media_store.models import StoredFile, storage_for
 
@@ -94,7 +95,7 @@ class Command(BaseCommand):
         try:
             storage.connection.meta.client.head_bucket(Bucket=storage.bucket_name)
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code")
+            code = s3_error_code(exc)
             fixes = {
                 "404": "create the bucket or fix AWS_STORAGE_BUCKET_NAME",
                 "403": "the access key may not use this bucket: fix the IAM policy or the keys",
@@ -172,7 +173,7 @@ class Command(BaseCommand):
                 "CORSRules"
             ]
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "NoSuchCORSConfiguration":
+            if s3_error_code(exc) != "NoSuchCORSConfiguration":
                 raise
             rules = []
         allowed = {origin for rule in rules for origin in rule.get("AllowedOrigins", [])}
