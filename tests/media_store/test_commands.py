@@ -200,3 +200,14 @@ def test_separate_private_bucket_for_whole_bucket_public_stores(
         assert s3_server.keys(private_bucket, "private/orders/") and s3.keys("private/") == []
     finally:
         s3_server.drop_bucket(private_bucket)
+
+
+@pytest.mark.s3
+def test_storage_check_reports_a_missing_private_bucket(s3, settings, tmp_path):
+    settings.STORAGES = storages_for(
+        s3.s3_settings(private_bucket_name="no-such-private-bucket"), tmp_path
+    )
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("storage_check", stdout=out)
+    assert "FAIL bucket reachable: HEAD no-such-private-bucket answered 404" in out.getvalue()

@@ -91,18 +91,21 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("All storage checks passed."))
 
     def check_bucket(self) -> str:
-        storage = storage_for(StoredFile.Visibility.PUBLIC)
-        try:
-            storage.connection.meta.client.head_bucket(Bucket=storage.bucket_name)
-        except ClientError as exc:
-            code = s3_error_code(exc)
-            fixes = {
-                "404": "create the bucket or fix AWS_STORAGE_BUCKET_NAME",
-                "403": "the access key may not use this bucket: fix the IAM policy or the keys",
-            }
-            raise CheckFailed(
-                f"HEAD bucket answered {code}", fixes.get(str(code), "see the error")
-            ) from exc
+        """HEAD each bucket in use (the private one may be separate)."""
+        for visibility in StoredFile.Visibility.values:
+            storage = storage_for(visibility)
+            try:
+                storage.connection.meta.client.head_bucket(Bucket=storage.bucket_name)
+            except ClientError as exc:
+                code = s3_error_code(exc)
+                fixes = {
+                    "404": "create the bucket or fix AWS_STORAGE_BUCKET_NAME "
+                    "(or AWS_PRIVATE_STORAGE_BUCKET_NAME)",
+                    "403": "the access key may not use this bucket: fix the IAM policy or the keys",
+                }
+                raise CheckFailed(
+                    f"HEAD {storage.bucket_name} answered {code}", fixes.get(code, "see the error")
+                ) from exc
         return ""
 
     def _round_trip(self, visibility: str) -> tuple[str, bytes]:
