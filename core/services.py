@@ -50,14 +50,9 @@ def _finalizing(pending: Sequence[PendingUpload]) -> Iterator[list[IO[bytes]]]:
         raise
     try:
         yield files
-    except StorageUnavailable:
-        release_pending(pending)
-        raise
-    except MediaError:
-        forget_pending(pending)
-        raise
-    except BaseException:
-        release_pending(pending)
+    except BaseException as exc:
+        bad_content = isinstance(exc, MediaError) and not isinstance(exc, StorageUnavailable)
+        (forget_pending if bad_content else release_pending)(pending)
         raise
     else:
         transaction.on_commit(lambda: forget_pending(pending))
