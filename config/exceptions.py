@@ -8,7 +8,7 @@ from typing import Any
 from django.db import DatabaseError
 from rest_framework.response import Response
 
-from media_store.drf import exception_handler as media_exception_handler
+from media_store.web.exceptions import exception_handler as media_exception_handler
 
 logger = logging.getLogger(__name__)
 

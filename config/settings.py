@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 
+from media_store.conf import DEFAULTS as MEDIA_DEFAULTS
 from media_store.storage_config import S3Settings, build_storages
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -106,7 +107,9 @@ AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="")
 AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="us-east-1")
 AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None
 AWS_S3_CUSTOM_DOMAIN = env.str("AWS_S3_CUSTOM_DOMAIN", default="") or None
-MEDIA_SIGNED_URL_EXPIRE = env.int("MEDIA_SIGNED_URL_EXPIRE", default=600)
+MEDIA_SIGNED_URL_EXPIRE = env.int(
+    "MEDIA_SIGNED_URL_EXPIRE", default=MEDIA_DEFAULTS["MEDIA_SIGNED_URL_EXPIRE"]
+)
 STATIC_ON_S3 = env.bool("STATIC_ON_S3", default=True)
 
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
@@ -122,11 +125,11 @@ S3 = S3Settings(
     endpoint_url=AWS_S3_ENDPOINT_URL,
     custom_domain=AWS_S3_CUSTOM_DOMAIN,
     addressing_style=env.str("AWS_S3_ADDRESSING_STYLE", default="") or None,
-    connect_timeout=env.float("AWS_S3_CONNECT_TIMEOUT", default=5.0),
-    read_timeout=env.float("AWS_S3_READ_TIMEOUT", default=20.0),
-    max_attempts=env.int("AWS_S3_MAX_ATTEMPTS", default=3),
+    connect_timeout=env.float("AWS_S3_CONNECT_TIMEOUT", default=S3Settings.connect_timeout),
+    read_timeout=env.float("AWS_S3_READ_TIMEOUT", default=S3Settings.read_timeout),
+    max_attempts=env.int("AWS_S3_MAX_ATTEMPTS", default=S3Settings.max_attempts),
     signed_url_expire=MEDIA_SIGNED_URL_EXPIRE,
-    conditional_writes=env.bool("AWS_S3_CONDITIONAL_WRITES", default=True),
+    conditional_writes=env.bool("AWS_S3_CONDITIONAL_WRITES", default=S3Settings.conditional_writes),
 )
 STORAGES = build_storages(
     use_s3=USE_S3,
@@ -135,26 +138,29 @@ STORAGES = build_storages(
     private_root=PRIVATE_MEDIA_ROOT,
     static_on_s3=STATIC_ON_S3,
 )
-if USE_S3:
-    _public_base = AWS_S3_CUSTOM_DOMAIN and f"https://{AWS_S3_CUSTOM_DOMAIN}"
-    if not _public_base and AWS_S3_ENDPOINT_URL:
-        _public_base = f"{AWS_S3_ENDPOINT_URL.rstrip('/')}/{AWS_STORAGE_BUCKET_NAME}"
-    _public_base = _public_base or f"https://{AWS_STORAGE_BUCKET_NAME}.s3.amazonaws.com"
-    MEDIA_URL = f"{_public_base}/media/"
-    STATIC_URL = f"{_public_base}/static/" if STATIC_ON_S3 else "/static/"
-else:
+# S3 storages build their own URLs (bucket, CDN or signed); STATIC_URL and MEDIA_URL
+# only matter for files served by this app (whitenoise, local development media).
+STATIC_URL = "/static/"
+if not USE_S3:
     MEDIA_URL = "/media/"
-    STATIC_URL = "/static/"
 
-MEDIA_MAX_UPLOAD_BYTES = env.int("MEDIA_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
-MEDIA_MAX_IMAGE_PIXELS = env.int("MEDIA_MAX_IMAGE_PIXELS", default=40_000_000)
-MEDIA_MAX_FILES_PER_REQUEST = env.int("MEDIA_MAX_FILES_PER_REQUEST", default=5)
+# Limits and media behaviour; defaults in media_store.conf (see README "Configuration").
+MEDIA_MAX_UPLOAD_BYTES = env.int(
+    "MEDIA_MAX_UPLOAD_BYTES", default=MEDIA_DEFAULTS["MEDIA_MAX_UPLOAD_BYTES"]
+)
+MEDIA_MAX_IMAGE_PIXELS = env.int(
+    "MEDIA_MAX_IMAGE_PIXELS", default=MEDIA_DEFAULTS["MEDIA_MAX_IMAGE_PIXELS"]
+)
+MEDIA_MAX_FILES_PER_REQUEST = env.int(
+    "MEDIA_MAX_FILES_PER_REQUEST", default=MEDIA_DEFAULTS["MEDIA_MAX_FILES_PER_REQUEST"]
+)
 ORDER_MAX_IMAGES = env.int("ORDER_MAX_IMAGES", default=MEDIA_MAX_FILES_PER_REQUEST)
-# Product (public) JPEGs keep their pixels and lose only metadata unless this is on;
-# customer (private) uploads are always re-encoded.
-MEDIA_REENCODE_PUBLIC = env.bool("MEDIA_REENCODE_PUBLIC", default=False)
-# WebP renditions made once per product image, served as a srcset.
-MEDIA_RENDITION_WIDTHS = env.list("MEDIA_RENDITION_WIDTHS", cast=int, default=[320, 640, 1280])
+MEDIA_REENCODE_PUBLIC = env.bool(
+    "MEDIA_REENCODE_PUBLIC", default=MEDIA_DEFAULTS["MEDIA_REENCODE_PUBLIC"]
+)
+MEDIA_RENDITION_WIDTHS = env.list(
+    "MEDIA_RENDITION_WIDTHS", cast=int, default=list(MEDIA_DEFAULTS["MEDIA_RENDITION_WIDTHS"])
+)
 # Bodies above this spill to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

@@ -14,11 +14,10 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/core/", include("core.urls")),
-    path("api/media/", include("media_store.api_urls")),
     path("api/auth/token/", obtain_auth_token, name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("media-private/", include("media_store.urls")),
+    path("", include("media_store.web.urls")),
 ]
 
 if not settings.USE_S3:

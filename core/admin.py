@@ -4,20 +4,23 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from media_store.admin import image_preview
-from media_store.forms import ImageUploadField
+from media_store.formats import ACCEPTED_DESCRIPTION
+from media_store.web.forms import ImageUploadField
 
-from . import services
+from . import selectors, services
 from .models import Order, OrderImage, OrderLine, Product
 
 
 class ProductAdminForm(forms.ModelForm):
     upload = ImageUploadField(
+        purpose=services.PRODUCT_IMAGE,
         required=False,
         label="Image",
-        help_text="JPEG, PNG, WebP, GIF or HEIC; replaces the current image.",
+        help_text=f"{ACCEPTED_DESCRIPTION}; replaces the current image.",
     )
 
     class Meta:
@@ -32,16 +35,19 @@ class ProductAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["thumbnail"]
-    list_select_related = ["image"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Product]:
+        return selectors.product_list()
 
     @admin.display(description="Image")
     def thumbnail(self, obj: Product) -> str:
         return image_preview(obj.image, height=60)
 
     def save_model(self, request: HttpRequest, obj: Product, form: Any, change: bool) -> None:
-        # Through the service, so the admin gets the same validation as the API.
+        # Through the service; the form field already validated the image (once).
         fields = {name: form.cleaned_data[name] for name in ProductAdminForm.Meta.fields}
-        services.save_product(obj, fields, image=form.cleaned_data.get("upload"))
+        image = form.cleaned_data.get("upload")
+        services.product_update(user=request.user, product=obj, image=image, **fields)
 
 
 class OrderLineInline(admin.TabularInline):
@@ -74,3 +80,6 @@ class OrderAdmin(admin.ModelAdmin):
     readonly_fields = ["owner", "note", "created_at", "updated_at"]
     fields = ["owner", "status", "note", "created_at", "updated_at"]
     inlines = [OrderLineInline, OrderImageInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
+        return selectors.order_list(user=request.user)

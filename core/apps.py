@@ -9,13 +9,25 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from media_store.direct import register_purpose
+        from media_store.models import StoredFile
+        from media_store.purposes import register_purpose
         from media_store.signals import delete_stored_files_with
 
         from .models import OrderImage, Product
-        from .services import ORDER_UPLOAD, PRODUCT_UPLOAD
+        from .services import ORDER_IMAGES, PRODUCT_IMAGE
 
         delete_stored_files_with(Product, "image")
         delete_stored_files_with(OrderImage, "file")
-        register_purpose(ORDER_UPLOAD, allowed=lambda user: user.is_authenticated)
-        register_purpose(PRODUCT_UPLOAD, allowed=lambda user: user.is_staff)
+        register_purpose(
+            ORDER_IMAGES,
+            visibility=StoredFile.Visibility.PRIVATE,
+            prefix="orders",
+            allowed=lambda user: user.is_authenticated,
+        )
+        register_purpose(
+            PRODUCT_IMAGE,
+            visibility=StoredFile.Visibility.PUBLIC,
+            prefix="products",
+            allowed=lambda user: user.is_staff,
+            renditions=True,
+        )

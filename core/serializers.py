@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from media_store.conf import upload_limits
-from media_store.drf import StoredImageField
+from media_store.web.fields import StoredImageField
 
 from .models import Order, OrderImage, OrderLine, Product
 from .services import LineRequest
@@ -105,7 +105,7 @@ class LineInputSerializer(serializers.Serializer):
 class JSONLinesField(serializers.Field):
     """Order lines as a list, or as a JSON string (how multipart forms can send a list)."""
 
-    def to_internal_value(self, data: Any) -> list[dict[str, Any]]:
+    def to_internal_value(self, data: Any) -> list[LineRequest]:
         if isinstance(data, str):
             try:
                 data = json.loads(data)
@@ -120,7 +120,7 @@ class JSONLinesField(serializers.Field):
         products = [line["product"].pk for line in lines.validated_data]
         if len(products) != len(set(products)):
             raise serializers.ValidationError("Each product may appear on one line only.")
-        return lines.validated_data
+        return [LineRequest(**line) for line in lines.validated_data]
 
     def to_representation(self, value: Any) -> Any:  # pragma: no cover - write only
         return value
@@ -147,9 +147,3 @@ class OrderCreateSerializer(serializers.Serializer):
         if count > limit:
             raise serializers.ValidationError({"images": [f"At most {limit} images per order."]})
         return attrs
-
-    def line_requests(self) -> list[LineRequest]:
-        return [
-            LineRequest(product=line["product"], quantity=line["quantity"])
-            for line in self.validated_data["lines"]
-        ]

@@ -1,64 +1,29 @@
 """Shop rules: creating products and orders together with their stored images.
 
-Every function validates all images before writing anything, writes objects
-before the database transaction and removes them again if it fails
-(``media_store.services.staged_uploads``); replaced or deleted images are
-removed from the store only after the transaction commits. Images arrive
-either as uploaded files or as finalized direct uploads (``PendingUpload``).
+Images come in as uploaded files or direct-upload ids and go through
+:func:`media_store.intake.accept_images`, which validates them all, writes them
+before the database transaction and removes them again if it fails; replaced or
+deleted images are removed from the store only after the transaction commits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import IO, Any
 
-from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.text import slugify
 
-from media_store.direct import forget_pending, open_pending, release_pending
-from media_store.errors import MediaError, StorageUnavailable
-from media_store.models import PendingUpload, StoredFile
-from media_store.services import prepare_images, staged_uploads
+from media_store.intake import ImageSource, accept_images
 
 from .models import Order, OrderImage, OrderLine, Product
 
-PRODUCT_IMAGE_PREFIX = "products"
-ORDER_IMAGE_PREFIX = "orders"
-ORDER_UPLOAD = "order"
-PRODUCT_UPLOAD = "product"
-
-
-def _name_of(upload: IO[bytes]) -> str:
-    return getattr(upload, "name", "") or ""
-
-
-@contextmanager
-def _finalizing(pending: Sequence[PendingUpload]) -> Iterator[list[IO[bytes]]]:
-    """Open claimed direct uploads as files; drop their staging objects once dealt with.
-
-    Bad content is dropped for good; on any other failure (store or database
-    down) the uploads are released, so the same ids can be retried.
-    """
-    try:
-        files = [open_pending(item) for item in pending]
-    except BaseException:
-        release_pending(pending)
-        raise
-    try:
-        yield files
-    except BaseException as exc:
-        bad_content = isinstance(exc, MediaError) and not isinstance(exc, StorageUnavailable)
-        (forget_pending if bad_content else release_pending)(pending)
-        raise
-    else:
-        transaction.on_commit(lambda: forget_pending(pending))
-    finally:
-        for file in files:
-            file.close()
+#: Upload purposes (registered in ``CoreConfig.ready``).
+ORDER_IMAGES = "order"
+PRODUCT_IMAGE = "product"
 
 
 def unique_slug(name: str, *, exclude_pk: int | None = None) -> str:
@@ -70,42 +35,68 @@ def unique_slug(name: str, *, exclude_pk: int | None = None) -> str:
     return slug
 
 
-def save_product(
+def product_create(
+    *,
+    user: Any,
+    name: str,
+    price: Decimal,
+    description: str = "",
+    slug: str = "",
+    image: ImageSource | None = None,
+    upload: uuid.UUID | None = None,
+    remove_image: bool = False,
+) -> Product:
+    """Create a product, with an image from a file or a direct ``upload`` id."""
+    fields = {"name": name, "price": price, "description": description, "slug": slug}
+    return _save_product(Product(), fields, user=user, image=image, upload=upload)
+
+
+def product_update(
+    *,
+    user: Any,
+    product: Product,
+    image: ImageSource | None = None,
+    upload: uuid.UUID | None = None,
+    remove_image: bool = False,
+    **fields: Any,
+) -> Product:
+    """Save ``product`` (existing, or new as in the admin's add form) with ``fields``.
+
+    A new image replaces the old one, ``remove_image`` drops it; the old image's
+    objects are removed once the change has committed.
+    """
+    return _save_product(
+        product, fields, user=user, image=image, upload=upload, remove_image=remove_image
+    )
+
+
+def _save_product(
     product: Product,
     fields: dict[str, Any],
     *,
-    image: IO[bytes] | None = None,
-    upload: PendingUpload | None = None,
+    user: Any,
+    image: ImageSource | None,
+    upload: uuid.UUID | None,
     remove_image: bool = False,
 ) -> Product:
-    """Create or update ``product``; an ``image`` (or direct ``upload``) replaces the old one,
-    ``remove_image`` (without a new one) drops it. Old images' objects go after commit."""
-    with _finalizing([upload] if upload else []) as finalized:
-        sources = [image] if image is not None else finalized
-        prepared = prepare_images(sources, reencode=settings.MEDIA_REENCODE_PUBLIC)
-        with staged_uploads() as stage:
-            new_image = None
-            if prepared:
-                new_image = stage.put(
-                    prepared[0],
-                    visibility=StoredFile.Visibility.PUBLIC,
-                    prefix=PRODUCT_IMAGE_PREFIX,
-                    original_name=_name_of(sources[0]),
-                    rendition_widths=settings.MEDIA_RENDITION_WIDTHS,
-                )
-            with transaction.atomic():
-                for name, value in fields.items():
-                    setattr(product, name, value)
-                if not product.slug:
-                    product.slug = unique_slug(product.name, exclude_pk=product.pk)
-                old_image = product.image
-                if new_image is not None:
-                    product.image = new_image.save()
-                elif remove_image:
-                    product.image = None
-                product.save()
-                if old_image is not None and old_image != product.image:
-                    old_image.delete()  # its objects go once this commits
+    files = [image] if image is not None else []
+    uploads = [upload] if upload is not None else []
+    with (
+        accept_images(owner=user, purpose=PRODUCT_IMAGE, files=files, upload_ids=uploads) as new,
+        transaction.atomic(),
+    ):
+        for name, value in fields.items():
+            setattr(product, name, value)
+        if not product.slug:
+            product.slug = unique_slug(product.name, exclude_pk=product.pk)
+        old_image = product.image
+        if new:
+            product.image = new[0].save()
+        elif remove_image:
+            product.image = None
+        product.save()
+        if old_image is not None and old_image != product.image:
+            old_image.delete()  # its objects go once this commits
     return product
 
 
@@ -115,47 +106,37 @@ class LineRequest:
     quantity: int
 
 
-def place_order(
-    owner: AbstractBaseUser,
+def order_create(
     *,
+    user: Any,
     lines: Sequence[LineRequest],
-    images: Sequence[IO[bytes]] = (),
-    uploads: Sequence[PendingUpload] = (),
     note: str = "",
+    images: Sequence[IO[bytes]] = (),
+    uploads: Sequence[uuid.UUID] = (),
 ) -> Order:
     """Create an order with its lines and private images, all or nothing."""
-    with _finalizing(uploads) as finalized:
-        sources = [*images, *finalized]
-        prepared = prepare_images(sources)
-        with staged_uploads() as stage:
-            staged = [
-                stage.put(
-                    item,
-                    visibility=StoredFile.Visibility.PRIVATE,
-                    prefix=ORDER_IMAGE_PREFIX,
-                    original_name=_name_of(source),
-                )
-                for item, source in zip(prepared, sources, strict=True)
-            ]
-            with transaction.atomic():
-                order = Order.objects.create(owner=owner, note=note)
-                OrderLine.objects.bulk_create(
-                    OrderLine(
-                        order=order,
-                        product=line.product,
-                        quantity=line.quantity,
-                        unit_price=line.product.price,
-                    )
-                    for line in lines
-                )
-                OrderImage.objects.bulk_create(
-                    OrderImage(order=order, file=item.save(), position=position)
-                    for position, item in enumerate(staged)
-                )
+    with (
+        accept_images(owner=user, purpose=ORDER_IMAGES, files=images, upload_ids=uploads) as new,
+        transaction.atomic(),
+    ):
+        order = Order.objects.create(owner=user, note=note)
+        OrderLine.objects.bulk_create(
+            OrderLine(
+                order=order,
+                product=line.product,
+                quantity=line.quantity,
+                unit_price=line.product.price,
+            )
+            for line in lines
+        )
+        OrderImage.objects.bulk_create(
+            OrderImage(order=order, file=image.save(), position=position)
+            for position, image in enumerate(new)
+        )
     return order
 
 
-def set_order_status(order: Order, status: str) -> Order:
+def order_set_status(*, order: Order, status: str) -> Order:
     order.status = status
     order.save(update_fields=["status", "updated_at"])
     return order

@@ -7,14 +7,14 @@ from typing import Any
 from urllib.parse import quote
 
 from botocore.exceptions import ClientError
-from django.conf import settings
 from django.core import signing
 from django.core.files.storage import FileSystemStorage
 from django.urls import reverse
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
 
-from .errors import s3_error_code
+from .conf import media_setting
+from .s3 import s3_error_code
 
 _IF_NONE_MATCH_OPERATIONS = ("PutObject", "CompleteMultipartUpload")
 
@@ -133,7 +133,7 @@ class SignedFileSystemStorage(FileSystemStorage):
     @staticmethod
     def name_from_token(token: str) -> str:
         """Return the file name a token was issued for; raises ``signing.BadSignature``."""
-        max_age = getattr(settings, "MEDIA_SIGNED_URL_EXPIRE", 600)
+        max_age = media_setting("MEDIA_SIGNED_URL_EXPIRE")
         return signing.loads(token, salt=PRIVATE_URL_SALT, max_age=max_age)
 
     @staticmethod

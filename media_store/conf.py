@@ -1,12 +1,35 @@
-"""Media limits, read from Django settings so deployments and benchmarks can change them."""
+"""Media settings: their defaults (the only place they are written) and typed readers.
+
+``config/settings.py`` reads these defaults when the environment does not set a
+value; code reads the settings through the helpers here, so a project that omits
+a setting gets the same default, and tests and benchmarks can change any of them.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 
 MB = 1024 * 1024
+
+DEFAULTS: dict[str, Any] = {
+    "MEDIA_MAX_UPLOAD_BYTES": 10 * MB,
+    "MEDIA_MAX_IMAGE_PIXELS": 40_000_000,
+    "MEDIA_MAX_FILES_PER_REQUEST": 5,
+    "MEDIA_SIGNED_URL_EXPIRE": 600,
+    # Product (public) JPEGs keep their pixels and lose only metadata unless this is on;
+    # private uploads are always re-encoded.
+    "MEDIA_REENCODE_PUBLIC": False,
+    # WebP renditions made per image of a purpose that asks for them, served as a srcset.
+    "MEDIA_RENDITION_WIDTHS": (320, 640, 1280),
+}
+
+
+def media_setting(name: str) -> Any:
+    """The value of a ``MEDIA_*`` setting, or its default."""
+    return getattr(settings, name, DEFAULTS[name])
 
 
 def megabytes(n: int) -> str:
@@ -23,7 +46,7 @@ class UploadLimits:
 
 def upload_limits() -> UploadLimits:
     return UploadLimits(
-        max_bytes=getattr(settings, "MEDIA_MAX_UPLOAD_BYTES", 10 * MB),
-        max_pixels=getattr(settings, "MEDIA_MAX_IMAGE_PIXELS", 40_000_000),
-        max_files=getattr(settings, "MEDIA_MAX_FILES_PER_REQUEST", 5),
+        max_bytes=media_setting("MEDIA_MAX_UPLOAD_BYTES"),
+        max_pixels=media_setting("MEDIA_MAX_IMAGE_PIXELS"),
+        max_files=media_setting("MEDIA_MAX_FILES_PER_REQUEST"),
     )

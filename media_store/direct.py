@@ -3,82 +3,61 @@
 1. :func:`issue_upload` picks the key (``uploads/<uuid>`` in the private prefix) and
    returns a POST policy pinning that exact key, the Content-Type and a
    ``content-length-range``; the bucket itself enforces all three.
-2. The app later *finalizes* a pending upload (:func:`open_pending`): downloads it,
-   and hands it to the same validation and re-encoding as any upload. The staging
-   object is removed afterwards (:func:`forget_pending`); never-finalized ones are
-   removed by ``manage.py media_cleanup_uploads``.
-
-Purposes (what an upload is for, and who may make one) are registered by the
-project with :func:`register_purpose`, keeping this module free of domain rules.
+2. :func:`media_store.intake.accept_images` later claims the upload
+   (:func:`claim_uploads`), downloads it and hands it to the same validation and
+   re-encoding as any upload (:func:`finalizing`). The staging object is removed
+   afterwards; never-finalized ones are removed by ``manage.py media_cleanup_uploads``.
 """
 
 from __future__ import annotations
 
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files import File
+from django.db import transaction
 from django.utils import timezone
 
 from .conf import megabytes, upload_limits
 from .errors import (
-    NOT_FOUND_CODES,
     DirectUploadsUnavailable,
-    InvalidImage,
+    MediaError,
     StorageUnavailable,
+    UnknownUpload,
     UnsupportedMediaType,
     UploadNotAllowed,
     UploadTooLarge,
-    s3_error_code,
 )
-from .images import STORED_FORMATS
-from .inventory import is_s3, s3_key
+from .formats import ACCEPTED_CONTENT_TYPES, ACCEPTED_DESCRIPTION
 from .models import PendingUpload, StoredFile, storage_for
-from .services import STORE_DOWN_MESSAGE, delete_object
+from .purposes import get_purpose
+from .s3 import NOT_FOUND_CODES, is_s3, s3_error_code, s3_key
+from .services import delete_object
 
 STAGING_PREFIX = "uploads"
 UPLOAD_WINDOW = timedelta(minutes=10)
-ACCEPTED_CONTENT_TYPES = {content_type for content_type, _ in STORED_FORMATS.values()} | {
-    "image/heic",
-    "image/heif",
-}
-
-
-@dataclass(frozen=True)
-class Purpose:
-    name: str
-    allowed: Callable[[Any], bool]
-
-
-_PURPOSES: dict[str, Purpose] = {}
-
-
-def register_purpose(name: str, *, allowed: Callable[[Any], bool]) -> None:
-    _PURPOSES[name] = Purpose(name, allowed)
 
 
 def issue_upload(
     owner: Any, *, purpose: str, content_type: str, size: int, filename: str = ""
 ) -> tuple[PendingUpload, dict[str, Any]]:
     """Create a pending upload and the presigned POST (``url`` + ``fields``) for it."""
+    spec = get_purpose(purpose)
+    if not spec.allowed(owner):
+        raise UploadNotAllowed("You may not upload files for this purpose.")
     storage = storage_for(StoredFile.Visibility.PRIVATE)
     if not is_s3(storage):
         raise DirectUploadsUnavailable(
             "Direct uploads need USE_S3=True; send the file to the API instead."
         )
-    spec = _PURPOSES.get(purpose)
-    if spec is None:
-        raise InvalidImage(f"Unknown upload purpose {purpose!r}.", field="purpose")
-    if not spec.allowed(owner):
-        raise UploadNotAllowed("You may not upload files for this purpose.")
     if content_type not in ACCEPTED_CONTENT_TYPES:
         raise UnsupportedMediaType(
-            "Only JPEG, PNG, WebP, GIF or HEIC images can be uploaded.", field="content_type"
+            f"Only {ACCEPTED_DESCRIPTION} images can be uploaded.", field="content_type"
         )
     limits = upload_limits()
     if size <= 0 or size > limits.max_bytes:
@@ -88,7 +67,7 @@ def issue_upload(
         )
     pending = PendingUpload.objects.create(
         owner=owner,
-        purpose=purpose,
+        purpose=spec.name,
         key=f"{STAGING_PREFIX}/{uuid.uuid4().hex}",
         filename=filename[:255],
         content_type=content_type,
@@ -107,19 +86,19 @@ def issue_upload(
             ExpiresIn=int(UPLOAD_WINDOW.total_seconds()),
         )
     except (BotoCoreError, ClientError) as exc:  # pragma: no cover - signing is local
-        raise StorageUnavailable(STORE_DOWN_MESSAGE) from exc
+        raise StorageUnavailable() from exc
     return pending, post
 
 
-def claim_pending(
+def claim_uploads(
     owner: Any, ids: Iterable[uuid.UUID | str], *, purpose: str
 ) -> list[PendingUpload]:
     """Claim the caller's own, unexpired, unclaimed pending uploads, in the order given.
 
     The claim is a single conditional UPDATE, so of two requests finalizing the same
-    upload only one gets it; :func:`release_pending` gives it back for a retry.
+    upload only one gets it; :func:`release_uploads` gives it back for a retry.
     """
-    ids = [uuid.UUID(str(i)) for i in ids]
+    ids = [_as_uuid(i) for i in ids]
     if not ids:
         return []
     token = uuid.uuid4()
@@ -129,8 +108,8 @@ def claim_pending(
     found = {p.id: p for p in PendingUpload.objects.filter(claim=token)}
     missing = [str(i) for i in ids if i not in found]
     if missing:
-        release_pending(found.values())
-        raise InvalidImage(
+        release_uploads(found.values())
+        raise UnknownUpload(
             f"Unknown, expired or already used upload(s): {', '.join(missing)}. "
             "Upload the file again.",
             field="uploads",
@@ -138,11 +117,52 @@ def claim_pending(
     return [found[i] for i in ids]
 
 
-def release_pending(pendings: Iterable[PendingUpload]) -> None:
+def _as_uuid(value: uuid.UUID | str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise UnknownUpload(f"{value!r} is not an upload id.", field="uploads") from None
+
+
+def release_uploads(pendings: Iterable[PendingUpload]) -> None:
     PendingUpload.objects.filter(pk__in=[p.pk for p in pendings]).update(claim=None)
 
 
-def open_pending(pending: PendingUpload) -> File:
+def forget_uploads(pendings: Iterable[PendingUpload]) -> None:
+    """Delete the staging objects and rows (after a finalize, successful or not)."""
+    for pending in pendings:
+        delete_object(StoredFile.Visibility.PRIVATE, pending.key)
+        PendingUpload.objects.filter(pk=pending.pk).delete()
+
+
+@contextmanager
+def finalizing(claimed: Sequence[PendingUpload]) -> Iterator[list[File]]:
+    """Open claimed uploads as files; drop or release them once the block is done.
+
+    The keep-or-drop rule: an upload whose content was refused is dropped for good;
+    on any other failure (store or database down) it is released, so the same id
+    can be retried. After success its staging object goes once the caller's
+    transaction has committed.
+    """
+    try:
+        files = [_download(item) for item in claimed]
+    except BaseException:
+        release_uploads(claimed)
+        raise
+    try:
+        yield files
+    except BaseException as exc:
+        refused = isinstance(exc, MediaError) and not isinstance(exc, StorageUnavailable)
+        (forget_uploads if refused else release_uploads)(claimed)
+        raise
+    else:
+        transaction.on_commit(lambda: forget_uploads(claimed))
+    finally:
+        for file in files:
+            file.close()
+
+
+def _download(pending: PendingUpload) -> File:
     """Download the staged object into a temporary file (at most ``max_bytes``)."""
     storage = storage_for(StoredFile.Visibility.PRIVATE)
     client = storage.connection.meta.client
@@ -150,13 +170,13 @@ def open_pending(pending: PendingUpload) -> File:
         response = client.get_object(Bucket=storage.bucket_name, Key=s3_key(storage, pending.key))
     except ClientError as exc:
         if s3_error_code(exc) in NOT_FOUND_CODES:
-            raise InvalidImage(
+            raise UnknownUpload(
                 f"The upload {pending.id} never reached the store. Upload the file again.",
                 field="uploads",
             ) from exc
-        raise StorageUnavailable(STORE_DOWN_MESSAGE) from exc
+        raise StorageUnavailable() from exc
     except BotoCoreError as exc:
-        raise StorageUnavailable(STORE_DOWN_MESSAGE) from exc
+        raise StorageUnavailable() from exc
     if response["ContentLength"] > pending.max_bytes:  # the policy already refuses this
         raise UploadTooLarge("The uploaded file is larger than allowed.", field="uploads")
     spool = tempfile.SpooledTemporaryFile(max_size=2 * 1024 * 1024)  # noqa: SIM115 - returned
@@ -166,10 +186,3 @@ def open_pending(pending: PendingUpload) -> File:
     upload = File(spool, name=pending.filename or pending.key)
     upload.size = response["ContentLength"]
     return upload
-
-
-def forget_pending(pendings: Iterable[PendingUpload]) -> None:
-    """Delete the staging objects and rows (after a finalize, successful or not)."""
-    for pending in pendings:
-        delete_object(StoredFile.Visibility.PRIVATE, pending.key)
-        PendingUpload.objects.filter(pk=pending.pk).delete()

@@ -1,29 +1,20 @@
 """Errors raised while accepting or storing media, each with the HTTP status it deserves.
 
-They carry a message a person can act on; :mod:`media_store.drf` turns them into
-JSON responses, and plain Django code can use ``status_code`` the same way.
+They carry a message a person can act on; :mod:`media_store.web.exceptions` turns
+them into JSON responses, and plain Django code can use ``status_code`` the same way.
 """
 
 from __future__ import annotations
-
-from typing import Any
-
-#: Error codes S3-compatible stores use for a missing object or bucket.
-NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchBucket"})
-
-
-def s3_error_code(exc: Any) -> str:
-    """The S3 error code of a botocore ``ClientError`` (``"NoSuchKey"``, ``"403"``...)."""
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 class MediaError(Exception):
     status_code = 400
     code = "invalid_media"
+    default_message = "The file could not be accepted."
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
         self.field = field
 
 
@@ -31,6 +22,18 @@ class InvalidImage(MediaError):
     """Not a usable image: empty, truncated, corrupt, too many pixels."""
 
     code = "invalid_image"
+
+
+class UnknownUpload(MediaError):
+    """A direct upload id that is not the caller's, has expired, was used, or never arrived."""
+
+    code = "unknown_upload"
+
+
+class UnknownPurpose(MediaError):
+    """An upload purpose nobody registered."""
+
+    code = "unknown_purpose"
 
 
 class UnsupportedMediaType(MediaError):
@@ -50,6 +53,9 @@ class StorageUnavailable(MediaError):
 
     status_code = 503
     code = "storage_unavailable"
+    default_message = (
+        "The file store is unavailable right now, so nothing was saved. Try again in a minute."
+    )
 
 
 class DirectUploadsUnavailable(MediaError):
@@ -62,3 +68,7 @@ class DirectUploadsUnavailable(MediaError):
 class UploadNotAllowed(MediaError):
     status_code = 403
     code = "upload_not_allowed"
+
+
+class TooManyFiles(MediaError):
+    code = "too_many_files"

@@ -22,31 +22,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
+import pillow_heif
 from django.core.files.base import ContentFile, File
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .conf import UploadLimits, megabytes
 from .errors import InvalidImage, UnsupportedMediaType, UploadTooLarge
+from .formats import ACCEPTED_DESCRIPTION, ImageFormat, sniff, stored_format
 from .jpeg_metadata import NotAJpeg, strip_jpeg_metadata
 
-try:  # HEIC/HEIF from phones; optional so the module imports without it.
-    import pillow_heif
+pillow_heif.register_heif_opener()  # HEIC/HEIF photos from phones
 
-    pillow_heif.register_heif_opener()
-    HEIF_FORMATS: tuple[str, ...] = ("HEIF",)
-except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
-    HEIF_FORMATS = ()
-
-#: Pillow format -> (content type, file extension) of what we store.
-STORED_FORMATS: dict[str, tuple[str, str]] = {
-    "JPEG": ("image/jpeg", "jpg"),
-    "PNG": ("image/png", "png"),
-    "WEBP": ("image/webp", "webp"),
-    "GIF": ("image/gif", "gif"),
-}
-ACCEPTED_DESCRIPTION = "JPEG, PNG, WebP, GIF or HEIC"
-
-_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
 # Markup a browser could be tricked into rendering: HTML/SVG/XML/PHP anywhere in
 # the file makes it a polyglot, whatever image header it starts with. Searched on
 # lower-cased chunks in two steps (cheap candidate "<x", then the full token):
@@ -71,21 +57,8 @@ class PreparedImage:
     height: int
     size: int
     sha256: str
-
-
-def _sniff(head: bytes) -> str | None:
-    """Return the format named by the file's first bytes, or None."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "GIF"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "WEBP"
-    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS and HEIF_FORMATS:
-        return "HEIF"
-    return None
+    #: The uploader's file name, for display only (never part of a key).
+    original_name: str = ""
 
 
 def _describe_unsupported(head: bytes) -> str:
@@ -140,11 +113,11 @@ def _too_many_pixels(limits: UploadLimits) -> str:
     )
 
 
-def _open(stream: IO[bytes], fmt: str, limits: UploadLimits) -> Image.Image:
+def _open(stream: IO[bytes], fmt: ImageFormat, limits: UploadLimits) -> Image.Image:
     """Read the header only and enforce the pixel limit before any pixel is decoded."""
     stream.seek(0)
     with _image_errors(limits):
-        image = Image.open(stream, formats=[fmt])
+        image = Image.open(stream, formats=[fmt.name])
         width, height = image.size
         if width * height * getattr(image, "n_frames", 1) > limits.max_pixels:
             raise InvalidImage(_too_many_pixels(limits))
@@ -169,20 +142,21 @@ def _decode(image: Image.Image, limits: UploadLimits, *, reduced: bool = False) 
             image.seek(0)
 
 
-def _reencode(image: Image.Image, fmt: str) -> tuple[bytes, str]:
-    """Re-encode without metadata; returns the bytes and their Pillow format."""
-    out_format = "JPEG" if fmt in HEIF_FORMATS else fmt
+def _reencode(image: Image.Image, fmt: ImageFormat) -> tuple[bytes, ImageFormat]:
+    """Re-encode without metadata; returns the bytes and the format they are in."""
+    out = stored_format(fmt)
+    out_format = out.name
     frames = getattr(image, "n_frames", 1)
     buffer = io.BytesIO()
     options: dict[str, object] = {}
     if icc := image.info.get("icc_profile"):
         options["icc_profile"] = icc  # colour, not personal data
-    if out_format == "GIF" or (frames > 1 and out_format in ("WEBP", "PNG")):
+    if out_format == "GIF" or (frames > 1 and out.can_animate):
         options.update(save_all=frames > 1, loop=image.info.get("loop", 0))
         if "duration" in image.info:
             options["duration"] = image.info["duration"]
         image.save(buffer, format=out_format, **options)
-        return buffer.getvalue(), out_format
+        return buffer.getvalue(), out
     upright = ImageOps.exif_transpose(image)
     if out_format == "JPEG":
         if upright.mode not in ("RGB", "L", "CMYK"):
@@ -191,7 +165,7 @@ def _reencode(image: Image.Image, fmt: str) -> tuple[bytes, str]:
     elif out_format == "WEBP":
         options.update(quality=90, method=4)
     upright.save(buffer, format=out_format, **options)
-    return buffer.getvalue(), out_format
+    return buffer.getvalue(), out
 
 
 def prepare_image(
@@ -215,7 +189,7 @@ def prepare_image(
         )
     upload.seek(0)
     head = upload.read(64)
-    fmt = _sniff(head)
+    fmt = sniff(head)
     if fmt is None:
         raise UnsupportedMediaType(_describe_unsupported(head))
     if _contains_markup(upload):
@@ -225,7 +199,7 @@ def prepare_image(
         )
     image = _open(upload, fmt, limits)
     width, height = image.size
-    if not reencode and fmt == "JPEG" and image.getexif().get(_ORIENTATION, 1) == 1:
+    if not reencode and fmt.name == "JPEG" and image.getexif().get(_ORIENTATION, 1) == 1:
         # Upright JPEG: keep the original pixels, drop only the metadata (no quality loss).
         _decode(image, limits, reduced=True)
         spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115
@@ -236,21 +210,21 @@ def prepare_image(
         spool.seek(0)
         content: File = File(spool)
         content.size = written
-        out_format = "JPEG"
+        out = fmt
     else:
         _decode(image, limits)
-        data, out_format = _reencode(image, fmt)
+        data, out = _reencode(image, fmt)
         width, height = Image.open(io.BytesIO(data)).size
         content = ContentFile(data)
         digest = hashlib.sha256(data).hexdigest()
-    content_type, extension = STORED_FORMATS[out_format]
-    content.content_type = content_type  # read by the S3 backend for the object's Content-Type
+    content.content_type = out.content_type  # read by the S3 backend for the Content-Type
     return PreparedImage(
         content=content,
-        content_type=content_type,
-        extension=extension,
+        content_type=out.content_type,
+        extension=out.extension,
         width=width,
         height=height,
         size=content.size,
         sha256=digest,
+        original_name=(getattr(upload, "name", "") or "")[:255],
     )

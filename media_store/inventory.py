@@ -11,6 +11,7 @@ from pathlib import Path
 from django.core.files.storage import FileSystemStorage, Storage
 
 from .models import PendingUpload, Rendition, StoredFile, storage_for
+from .s3 import is_s3, s3_key
 
 
 @dataclass(frozen=True)
@@ -18,16 +19,6 @@ class ObjectInfo:
     key: str  # relative to the storage's location, as StoredFile.key
     size: int
     modified: datetime
-
-
-def is_s3(storage: Storage) -> bool:
-    return hasattr(storage, "bucket_name")
-
-
-def s3_key(storage: Storage, key: str) -> str:
-    """The full object key in the bucket for a storage-relative ``key``."""
-    location = getattr(storage, "location", "")
-    return f"{location}/{key}" if location else key
 
 
 def iter_objects(storage: Storage) -> Iterator[ObjectInfo]:

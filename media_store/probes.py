@@ -11,7 +11,7 @@ from threading import Lock
 from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files.storage import storages
 
-from .inventory import is_s3
+from .s3 import is_s3
 from .storage_config import PRIVATE_ALIAS, PUBLIC_ALIAS
 
 

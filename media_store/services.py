@@ -11,30 +11,21 @@ in an outer transaction that could still roll back after it returns.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .conf import UploadLimits, upload_limits
 from .errors import StorageUnavailable
-from .images import PreparedImage, prepare_image
+from .images import PreparedImage
 from .keys import new_key
 from .models import Rendition, StoredFile, storage_for
+from .purposes import Purpose
 from .renditions import make_renditions
 
 logger = logging.getLogger(__name__)
-
-STORE_DOWN_MESSAGE = (
-    "The file store is unavailable right now, so nothing was saved. Try again in a minute."
-)
-
-
-def _storage_error(action: str, key: str, exc: Exception) -> StorageUnavailable:
-    logger.error("media store %s failed for %s: %s", action, key, exc)
-    return StorageUnavailable(STORE_DOWN_MESSAGE)
 
 
 def write_object(visibility: str, key: str, content: IO[bytes]) -> None:
@@ -44,7 +35,8 @@ def write_object(visibility: str, key: str, content: IO[bytes]) -> None:
     except FileExistsError:
         raise
     except (BotoCoreError, ClientError, OSError) as exc:
-        raise _storage_error("write", key, exc) from exc
+        logger.error("media store write failed for %s: %s", key, exc)
+        raise StorageUnavailable() from exc
     if stored_as != key:  # pragma: no cover - our backends never rename
         raise RuntimeError(f"storage renamed {key!r} to {stored_as!r}")
 
@@ -85,23 +77,16 @@ class UploadStage:
         write_object(visibility, key, content)
         self.written.append((visibility, key))
 
-    def put(
-        self,
-        prepared: PreparedImage,
-        *,
-        visibility: str,
-        prefix: str,
-        original_name: str = "",
-        rendition_widths: Iterable[int] = (),
-    ) -> StagedFile:
+    def put(self, prepared: PreparedImage, purpose: Purpose) -> StagedFile:
         """Write ``prepared`` (and its renditions) under fresh keys; return unsaved rows."""
-        key = new_key(prefix, prepared.extension)
+        visibility = purpose.visibility
+        key = new_key(purpose.prefix, prepared.extension)
         self._write(visibility, key, prepared.content)
         staged = StagedFile(
             StoredFile(
                 visibility=visibility,
                 key=key,
-                original_name=(original_name or "")[:255],
+                original_name=prepared.original_name,
                 content_type=prepared.content_type,
                 size=prepared.size,
                 width=prepared.width,
@@ -110,7 +95,7 @@ class UploadStage:
             )
         )
         stem = key.rsplit(".", 1)[0]
-        for made in make_renditions(prepared.content, rendition_widths):
+        for made in make_renditions(prepared.content, purpose.rendition_widths()):
             rendition_key = f"{stem}_w{made.width}.webp"
             self._write(visibility, rendition_key, made.content)
             staged.renditions.append(
@@ -135,11 +120,3 @@ def staged_uploads() -> Iterator[UploadStage]:
     except BaseException:
         stage.discard()
         raise
-
-
-def prepare_images(
-    uploads: list[IO[bytes]], *, limits: UploadLimits | None = None, reencode: bool = True
-) -> list[PreparedImage]:
-    """Validate every upload before anything is written, so one bad file stores nothing."""
-    limits = limits or upload_limits()
-    return [prepare_image(upload, limits=limits, reencode=reencode) for upload in uploads]

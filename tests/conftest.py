@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.test import APIClient
 
 from media_store.bucket import apply_public_read_policy
-from media_store.storage_config import S3Settings, build_storages
-from tests.support.s3 import S3Server, start_s3_server
+from media_store.storage_config import build_storages
+from tests.support.s3 import S3Mode, S3Server, start_s3_server, storages_for
 
 
 @pytest.fixture(scope="session")
@@ -22,33 +20,6 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     yield server
     if server.env is not None:
         server.ceph("stop")
-
-
-@dataclass
-class S3Mode:
-    server: S3Server
-    bucket: str
-
-    def keys(self, prefix: str = "") -> list[str]:
-        return self.server.keys(self.bucket, prefix)
-
-    def s3_settings(self, **overrides: object) -> S3Settings:
-        values: dict[str, object] = {
-            "bucket_name": self.bucket,
-            "access_key": self.server.access_key,
-            "secret_key": self.server.secret_key,
-            "region_name": self.server.region,
-            "endpoint_url": self.server.endpoint_url,
-            "connect_timeout": 2.0,
-            "read_timeout": 5.0,
-            "max_attempts": 1,
-        }
-        values.update(overrides)
-        return S3Settings(**values)  # type: ignore[arg-type]
-
-
-def storages_for(s3: S3Settings, tmp: Path) -> dict:
-    return build_storages(use_s3=True, s3=s3, media_root=tmp / "m", private_root=tmp / "p")
 
 
 @pytest.fixture
@@ -102,13 +73,6 @@ def staff(db):
     return get_user_model().objects.create_user(
         "staff", "staff@example.com", "pw-staff-123", is_staff=True
     )
-
-
-def client_for(user=None) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -26,7 +27,9 @@ def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("AWS_", "KOYEB_", "SECRET_KEY", "SECURE_", "DEBUG", "USE_S3"))
+        if not k.startswith(
+            ("AWS_", "KOYEB_", "SECRET_KEY", "SECURE_", "DEBUG", "USE_S3", "DJANGO_SETTINGS")
+        )
     }
     clean.pop("DATABASE_URL", None)
     return subprocess.run(
@@ -70,11 +73,44 @@ def test_s3_without_bucket_or_credentials_is_an_error(missing):
     assert "media_store.E002" in result.stderr and missing in result.stderr
 
 
-def test_storages_use_the_storages_setting_only():
-    from django.conf import settings
+SHOW_STORAGES = (
+    "import json; from django.conf import settings; "
+    "print(json.dumps({'storages': {k: [v['BACKEND'], sorted(v.get('OPTIONS', {}))] "
+    "for k, v in settings.STORAGES.items()}, 'legacy': hasattr(settings, 'DEFAULT_FILE_STORAGE'), "
+    "'media_url': getattr(settings, 'MEDIA_URL', ''), 'expire': settings.MEDIA_SIGNED_URL_EXPIRE, "
+    "'private_options': {k: str(v) for k, v in settings.STORAGES['private'].get('OPTIONS', {})"
+    ".items() if k in ('location', 'querystring_expire', 'bucket_name')}}))"
+)
 
-    assert not hasattr(settings, "DEFAULT_FILE_STORAGE")
-    assert set(settings.STORAGES) == {"default", "private", "staticfiles"}
+
+def built_settings(env: dict[str, str]) -> dict:
+    result = manage("shell", "-c", SHOW_STORAGES, env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_settings_build_three_s3_storages_from_the_environment():
+    built = built_settings({**PRODUCTION, "MEDIA_SIGNED_URL_EXPIRE": "120"})
+    storages = built["storages"]
+    assert not built["legacy"] and set(storages) == {"default", "private", "staticfiles"}
+    assert storages["default"][0] == "media_store.backends.PublicS3Storage"
+    assert storages["private"][0] == "media_store.backends.PrivateS3Storage"
+    assert storages["staticfiles"][0] == "storages.backends.s3boto3.S3StaticStorage"
+    assert built["private_options"] == {
+        "bucket_name": "shop-media",
+        "location": "private",
+        "querystring_expire": "120",
+    }
+    assert "shop-media" not in built["media_url"]  # S3 storages build their own URLs
+
+
+def test_settings_build_local_storages_in_development():
+    built = built_settings({"DEBUG": "True", "USE_S3": "False"})
+    storages = built["storages"]
+    assert storages["default"][0] == "django.core.files.storage.FileSystemStorage"
+    assert storages["private"][0] == "media_store.backends.SignedFileSystemStorage"
+    assert storages["private"][1] == ["location"]
+    assert built["media_url"] == "/media/" and built["expire"] == 600
 
 
 @pytest.mark.django_db

@@ -8,12 +8,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import pytest
 
 from core.models import Order, OrderImage
-from core.services import LineRequest, place_order
+from core.services import LineRequest, order_create
 from media_store.models import StoredFile
-from tests.conftest import client_for, storages_for
+from tests.support.clients import client_for
 from tests.support.http import fetch
 from tests.support.images import image_bytes, upload
-from tests.support.s3 import free_port
+from tests.support.s3 import free_port, storages_for
 
 pytestmark = pytest.mark.django_db
 
@@ -166,7 +166,7 @@ def test_database_failure_after_upload_removes_the_objects(user, product, s3):
 
     duplicate_lines = [LineRequest(product, 1), LineRequest(product, 2)]  # violates a constraint
     with pytest.raises(IntegrityError):
-        place_order(user, lines=duplicate_lines, images=[upload(), upload()])
+        order_create(user=user, lines=duplicate_lines, images=[upload(), upload()])
     assert s3.keys() == []
     assert (
         Order.objects.count() == 0

@@ -7,11 +7,11 @@ from django.core.files.storage import storages
 
 from core.models import Product
 from media_store.models import StoredFile
-from tests.conftest import client_for, storages_for
 from tests.support.catalog import make_catalog
+from tests.support.clients import client_for
 from tests.support.http import fetch
 from tests.support.images import image_bytes, upload
-from tests.support.s3 import free_port
+from tests.support.s3 import free_port, storages_for
 
 pytestmark = pytest.mark.django_db
 

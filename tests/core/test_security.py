@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from unittest import mock
 
 import pytest
 from django.core.cache import cache
@@ -8,8 +9,9 @@ from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
 from core.models import Product
+from media_store import intake
 from media_store.models import StoredFile
-from tests.conftest import client_for
+from tests.support.clients import client_for
 from tests.support.images import image_bytes, upload
 
 pytestmark = pytest.mark.django_db
@@ -95,16 +97,18 @@ def test_admin_upload_goes_through_the_same_checks(staff, local_media):
     assert bad.status_code == 200  # the form again, with the error
     assert b"SVG" in bad.content
     assert Product.objects.count() == 0 and StoredFile.objects.count() == 0
-    good = client.post(
-        "/admin/core/product/add/",
-        {
-            "name": "Good",
-            "slug": "good",
-            "price": "1.00",
-            "upload": upload("x.png", image_bytes("PNG")),
-        },
-    )
+    with mock.patch.object(intake, "prepare_image", wraps=intake.prepare_image) as prepare:
+        good = client.post(
+            "/admin/core/product/add/",
+            {
+                "name": "Good",
+                "slug": "good",
+                "price": "1.00",
+                "upload": upload("x.png", image_bytes("PNG")),
+            },
+        )
     assert good.status_code == 302
+    assert prepare.call_count == 1  # the form validates; the service does not do it again
     product = Product.objects.get()
     assert product.image.content_type == "image/png"
     page = client.get(f"/admin/core/product/{product.pk}/change/")

@@ -13,9 +13,9 @@ def test_storefront_lists_products_for_anyone(client, staff, product):
 
 
 def test_signed_in_customers_get_the_order_form_and_their_orders(client, user, product):
-    from core.services import LineRequest, place_order
+    from core.services import LineRequest, order_create
 
-    place_order(user, lines=[LineRequest(product, 1)], images=[upload()])
+    order_create(user=user, lines=[LineRequest(product, 1)], images=[upload()])
     client.force_login(user)
     page = client.get("/")
     assert b'id="order-form"' in page.content and b"storefront.js" in page.content

@@ -7,11 +7,11 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from core.models import Product
 from media_store.models import StoredFile
-from tests.conftest import client_for, storages_for
+from tests.media_store.testapp.models import Attachment
+from tests.media_store.testapp.services import BANNER, attach
 from tests.support.images import image_bytes, upload
-from tests.support.s3 import free_port
+from tests.support.s3 import free_port, storages_for
 
 pytestmark = pytest.mark.django_db
 
@@ -119,9 +119,7 @@ def test_media_push_copies_local_media_idempotently(s3, staff, settings, tmp_pat
 
 @pytest.mark.s3
 def test_media_orphans_finds_and_deletes(s3, staff):
-    client_for(staff).post(
-        "/api/core/products/", {"name": "A", "price": "1", "image": upload()}, format="multipart"
-    )
+    attach(user=staff, purpose=BANNER, files=[upload()])
     storage_key = StoredFile.objects.get().key
     s3.server.client().put_object(Bucket=s3.bucket, Key="media/products/stray.jpg", Body=b"x")
     ghost = StoredFile.objects.create(
@@ -148,7 +146,7 @@ def test_media_orphans_finds_and_deletes(s3, staff):
     out, _ = run("media_orphans", "--min-age-minutes", "0", "--delete", "--check")
     assert "1 orphan(s) deleted" in out
     assert s3.keys() == [f"media/{storage_key}"]
-    assert Product.objects.get().image.key == storage_key
+    assert Attachment.objects.get().file.key == storage_key
 
 
 def test_healthz_and_readyz(client, local_media):
@@ -179,7 +177,7 @@ def test_readyz_reports_a_down_store(client, s3, settings, tmp_path):
 
 @pytest.mark.s3
 def test_separate_private_bucket_for_whole_bucket_public_stores(
-    s3, s3_server, settings, tmp_path, user, product
+    s3, s3_server, settings, tmp_path, user
 ):
     private_bucket = s3_server.new_bucket()
     try:
@@ -191,13 +189,9 @@ def test_separate_private_bucket_for_whole_bucket_public_stores(
         assert private_bucket in out
         out, _ = run("storage_check")
         assert "All storage checks passed." in out
-        lines = json.dumps([{"product": product.pk, "quantity": 1}])
-        response = client_for(user).post(
-            "/api/core/orders/", {"lines": lines, "images": [upload()]}, format="multipart"
-        )
-        assert response.status_code == 201
-        assert f"/{private_bucket}/private/orders/" in response.json()["images"][0]["image"]["url"]
-        assert s3_server.keys(private_bucket, "private/orders/") and s3.keys("private/") == []
+        [attachment] = attach(user=user, files=[upload()])
+        assert f"/{private_bucket}/private/notes/" in attachment.file.url()
+        assert s3_server.keys(private_bucket, "private/notes/") and s3.keys("private/") == []
     finally:
         s3_server.drop_bucket(private_bucket)
 

@@ -1,86 +1,55 @@
-"""Direct uploads: the bucket enforces the policy; finalize validates like any upload."""
+"""Direct uploads: the bucket enforces the policy; finalizing validates like any upload.
+
+Runs on the test app's purposes (``tests.media_store.testapp``), not the shop's.
+"""
 
 from __future__ import annotations
 
 import io
-import json
-import urllib.error
-import urllib.request
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
-from PIL import Image
 
-from core.models import Order
-from media_store.errors import InvalidImage
+from media_store.direct import claim_uploads, release_uploads
+from media_store.errors import StorageUnavailable, UnknownUpload, UnsupportedMediaType
 from media_store.models import PendingUpload, StoredFile
-from tests.conftest import client_for
+from tests.media_store.testapp.models import Attachment
+from tests.media_store.testapp.services import BANNER, PRIVATE_NOTE, attach
+from tests.support.clients import client_for
+from tests.support.direct import issue, send
 from tests.support.http import fetch
 from tests.support.images import image_bytes
-from tests.support.multipart import encode_multipart
+from tests.support.s3 import free_port, storages_for
 
 pytestmark = pytest.mark.django_db
 
 
-def issue(user, *, size=1000, content_type="image/jpeg", purpose="order"):
-    return client_for(user).post(
-        "/api/media/uploads/",
-        {"purpose": purpose, "content_type": content_type, "size": size, "filename": "photo.jpg"},
-        format="json",
-    )
-
-
-def send(grant: dict, data: bytes, *, content_type: str | None = None, **override: str):
-    fields = {**grant["fields"], **override}
-    if content_type:
-        fields["Content-Type"] = content_type
-    body, header = encode_multipart(fields, [("file", "photo.jpg", data, fields["Content-Type"])])
-
-    req = urllib.request.Request(
-        grant["url"], data=body, method="POST", headers={"Content-Type": header}
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=10) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read()
-
-
-def order_with(user, product, *upload_ids):
-    lines = [{"product": product.pk, "quantity": 1}]
-    return client_for(user).post(
-        "/api/core/orders/",
-        {"lines": lines, "uploads": [str(i) for i in upload_ids]},
-        format="json",
-    )
-
-
 @pytest.mark.s3
-def test_direct_upload_then_finalize_into_an_order(
-    user, product, s3, django_capture_on_commit_callbacks
-):
+def test_direct_upload_then_finalize(user, s3, django_capture_on_commit_callbacks):
     data = image_bytes("PNG", size=(80, 60))
-    grant = issue(user, size=len(data), content_type="image/png").json()
+    grant = issue(user, purpose=PRIVATE_NOTE, size=len(data), content_type="image/png").json()
     assert grant["fields"]["key"].startswith("private/uploads/")
-    status, _ = send(grant, data)
-    assert status == 204
+    assert send(grant, data)[0] == 204
     with django_capture_on_commit_callbacks(execute=True):
-        response = order_with(user, product, grant["id"])
-    assert response.status_code == 201, response.content
-    image = response.json()["images"][0]["image"]
-    assert image["content_type"] == "image/png" and image["name"] == "photo.jpg"
-    assert fetch(image["url"]).status == 200
+        [attachment] = attach(user=user, upload_ids=[grant["id"]])
+    stored = attachment.file
+    assert (stored.content_type, stored.original_name, stored.width) == (
+        "image/png",
+        "photo.jpg",
+        80,
+    )
+    assert stored.key.startswith("notes/") and fetch(stored.url()).status == 200
     assert s3.keys("private/uploads/") == []  # staging object removed
     assert PendingUpload.objects.count() == 0
-    again = order_with(user, product, grant["id"])  # an upload is consumed once
-    assert again.status_code == 400 and "Upload the file again" in again.json()["detail"]
+    with pytest.raises(UnknownUpload, match="Upload the file again"):
+        attach(user=user, upload_ids=[grant["id"]])  # an upload is consumed once
 
 
 @pytest.mark.s3
 def test_the_bucket_rejects_what_the_policy_forbids(user, s3):
-    grant = issue(user, size=100).json()
+    grant = issue(user, purpose=PRIVATE_NOTE, size=100).json()
     max_bytes = grant["max_bytes"]
     status, body = send(grant, b"\xff" * (max_bytes + 1))
     assert status == 400 and b"EntityTooLarge" in body
@@ -98,49 +67,50 @@ def test_the_bucket_rejects_what_the_policy_forbids(user, s3):
 
 
 @pytest.mark.s3
-def test_finalize_rejects_a_non_image_sent_as_jpeg(user, product, s3):
+def test_finalize_rejects_a_non_image_sent_as_jpeg(user, s3):
     html = b"<html><script>alert(1)</script></html>"
-    grant = issue(user, size=len(html)).json()
-    assert send(grant, html)[0] == 204  # the bucket cannot know; finalize must
-    response = order_with(user, product, grant["id"])
-    assert response.status_code == 415
-    assert Order.objects.count() == 0 and StoredFile.objects.count() == 0
-    assert s3.keys() == []  # the staging object is gone too
+    grant = issue(user, purpose=PRIVATE_NOTE, size=len(html)).json()
+    assert send(grant, html)[0] == 204  # the bucket cannot know; finalizing must
+    with pytest.raises(UnsupportedMediaType):
+        attach(user=user, upload_ids=[grant["id"]])
+    assert Attachment.objects.count() == 0 and StoredFile.objects.count() == 0
+    assert s3.keys() == []  # refused content is dropped, staging object included
+    assert PendingUpload.objects.count() == 0
 
 
 @pytest.mark.s3
-def test_uploads_belong_to_their_owner(user, other_user, product, s3):
-    grant = issue(user).json()
+def test_uploads_belong_to_their_owner_and_purpose(user, other_user, staff, s3):
+    grant = issue(user, purpose=PRIVATE_NOTE).json()
     send(grant, image_bytes())
-    stolen = order_with(other_user, product, grant["id"])
-    assert stolen.status_code == 400
-    assert order_with(user, product, grant["id"]).status_code == 201
+    with pytest.raises(UnknownUpload):
+        attach(user=other_user, upload_ids=[grant["id"]])
+    with pytest.raises(UnknownUpload):
+        attach(user=staff, purpose=BANNER, upload_ids=[grant["id"]])
+    assert len(attach(user=user, upload_ids=[grant["id"]])) == 1
 
 
-def test_only_authenticated_users_get_signatures_and_only_staff_for_products(user):
+def test_a_purpose_rule_is_enforced_before_anything_else(user, staff):
     assert client_for().post("/api/media/uploads/", {}, format="json").status_code in (401, 403)
-    response = issue(user, purpose="product")
-    assert response.status_code in (403, 409)
+    refused = issue(user, purpose=BANNER)  # staff only: 403 even without S3
+    assert refused.status_code == 403 and refused.json()["code"] == "upload_not_allowed"
+    unavailable = issue(staff, purpose=BANNER)  # allowed, but local disk has no bucket
+    assert unavailable.status_code == 409 and "USE_S3" in unavailable.json()["detail"]
 
 
 @pytest.mark.s3
 def test_request_validation(user, staff, s3, settings):
-    assert issue(user, content_type="image/svg+xml").status_code == 415
-    assert issue(user, size=settings.MEDIA_MAX_UPLOAD_BYTES + 1).status_code == 413
-    assert issue(user, purpose="product").status_code == 403
-    assert issue(staff, purpose="product").status_code == 201
-    assert issue(user, purpose="nope").status_code == 400
-
-
-def test_local_mode_says_direct_uploads_are_unavailable(user):
-    response = issue(user)
-    assert response.status_code == 409
-    assert "USE_S3" in response.json()["detail"]
+    assert issue(user, purpose=PRIVATE_NOTE, content_type="image/svg+xml").status_code == 415
+    too_big = issue(user, purpose=PRIVATE_NOTE, size=settings.MEDIA_MAX_UPLOAD_BYTES + 1)
+    assert too_big.status_code == 413
+    assert issue(user, purpose=BANNER).status_code == 403
+    assert issue(staff, purpose=BANNER).status_code == 201
+    unknown = issue(user, purpose="nope")
+    assert unknown.status_code == 400 and unknown.json()["code"] == "unknown_purpose"
 
 
 @pytest.mark.s3
 def test_expired_uploads_are_cleaned_up(user, s3):
-    grant = issue(user).json()
+    grant = issue(user, purpose=PRIVATE_NOTE).json()
     send(grant, image_bytes())
     assert len(s3.keys("private/uploads/")) == 1
     PendingUpload.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
@@ -149,85 +119,44 @@ def test_expired_uploads_are_cleaned_up(user, s3):
 
 
 @pytest.mark.s3
-def test_product_images_get_webp_renditions_as_srcset(staff, s3, settings):
-    settings.MEDIA_RENDITION_WIDTHS = [100, 200, 5000]
-    data = image_bytes("JPEG", size=(400, 300))
-    response = client_for(staff).post(
-        "/api/core/products/",
-        {"name": "Lamp", "price": "4.00", "image": io.BytesIO(data)},
-        format="multipart",
-    )
-    assert response.status_code == 201, response.content
-    image = response.json()["image"]
-    entries = [part.strip().split(" ") for part in image["srcset"].split(",")]
-    assert [width for _, width in entries] == ["100w", "200w"]  # never wider than the original
-    for url, width in entries:
-        fetched = fetch(url)
-        assert fetched.status == 200
-        rendition = Image.open(io.BytesIO(fetched.body))
-        assert rendition.format == "WEBP" and rendition.width == int(width[:-1])
-    assert len(s3.keys("media/products/")) == 3
-    listed = client_for().get("/api/core/products/").json()["results"][0]["image"]["srcset"]
-    assert listed == image["srcset"]
-
-
-@pytest.mark.s3
-def test_staff_direct_upload_for_a_product(staff, s3, django_capture_on_commit_callbacks):
-    data = image_bytes("JPEG", size=(700, 500))
-    grant = issue(staff, size=len(data), purpose="product").json()
-    assert send(grant, data)[0] == 204
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client_for(staff).post(
-            "/api/core/products/",
-            {"name": "Direct", "price": "2.00", "upload": grant["id"]},
-            format="json",
-        )
-    assert response.status_code == 201, response.content
-    assert response.json()["image"]["width"] == 700
-    assert s3.keys("private/uploads/") == []
-
-
-def test_json_lines_also_work_for_plain_requests(user, product):
-    response = client_for(user).post(
-        "/api/core/orders/",
-        {"lines": json.dumps([{"product": product.pk, "quantity": 1}])},
-        format="json",
-    )
-    assert response.status_code == 400 and "at least one image" in json.dumps(response.json())
-
-
-def test_an_upload_id_cannot_be_used_twice_in_one_order(user, product):
-    upload_id = "6f1c1e9e-0d5b-4a57-9d3c-2d1f3f1b2a10"
-    response = order_with(user, product, upload_id, upload_id)
-    assert response.status_code == 400 and "uploads" in response.json()
-
-
-@pytest.mark.s3
 def test_an_upload_being_finalized_cannot_be_claimed_again(user, s3):
-    from media_store.direct import claim_pending, release_pending
+    grant = issue(user, purpose=PRIVATE_NOTE).json()
+    [claimed] = claim_uploads(user, [grant["id"]], purpose=PRIVATE_NOTE)
+    with pytest.raises(UnknownUpload, match="already used"):
+        claim_uploads(user, [grant["id"]], purpose=PRIVATE_NOTE)
+    release_uploads([claimed])
+    assert claim_uploads(user, [grant["id"]], purpose=PRIVATE_NOTE)
 
-    grant = issue(user).json()
-    [claimed] = claim_pending(user, [grant["id"]], purpose="order")
-    with pytest.raises(InvalidImage, match="already used"):
-        claim_pending(user, [grant["id"]], purpose="order")
-    release_pending([claimed])
-    assert claim_pending(user, [grant["id"]], purpose="order")
+
+def test_a_malformed_upload_id_is_an_unknown_upload(user):
+    with pytest.raises(UnknownUpload, match="not an upload id"):
+        attach(user=user, upload_ids=["1.5"])
 
 
 @pytest.mark.s3
-def test_a_store_outage_during_finalize_keeps_the_upload_for_a_retry(
-    user, product, s3, settings, tmp_path
-):
-    from tests.conftest import storages_for
-    from tests.support.s3 import free_port
-
+def test_a_store_outage_during_finalize_keeps_the_upload_for_a_retry(user, s3, settings, tmp_path):
     data = image_bytes()
-    grant = issue(user, size=len(data)).json()
+    grant = issue(user, purpose=PRIVATE_NOTE, size=len(data)).json()
     assert send(grant, data)[0] == 204
     working = settings.STORAGES
     settings.STORAGES = storages_for(
         s3.s3_settings(endpoint_url=f"http://127.0.0.1:{free_port()}"), tmp_path
     )
-    assert order_with(user, product, grant["id"]).status_code == 503
+    with pytest.raises(StorageUnavailable):
+        attach(user=user, upload_ids=[grant["id"]])
     settings.STORAGES = working
-    assert order_with(user, product, grant["id"]).status_code == 201
+    assert len(attach(user=user, upload_ids=[grant["id"]])) == 1
+
+
+@pytest.mark.s3
+def test_public_purposes_get_renditions(staff, s3, settings):
+    settings.MEDIA_RENDITION_WIDTHS = [100, 200, 5000]
+    [attachment] = attach(
+        user=staff, purpose=BANNER, files=[io.BytesIO(image_bytes("JPEG", size=(400, 300)))]
+    )
+    widths = [r.width for r in attachment.file.renditions.all()]
+    assert widths == [100, 200]  # never wider than the original
+    assert sorted(s3.keys("media/banners/")) == sorted(
+        [f"media/{attachment.file.key}"]
+        + [f"media/{r.key}" for r in attachment.file.renditions.all()]
+    )

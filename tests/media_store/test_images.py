@@ -11,8 +11,7 @@ from media_store.conf import UploadLimits
 from media_store.errors import InvalidImage, UnsupportedMediaType
 from media_store.images import prepare_image
 from media_store.jpeg_metadata import NotAJpeg, strip_jpeg_metadata
-from tests.media_store.test_upload_safety import gps_jpeg_rotated
-from tests.support.images import image_bytes
+from tests.support.images import gps_jpeg_rotated, image_bytes
 
 LIMITS = UploadLimits(max_bytes=20_000_000, max_pixels=40_000_000, max_files=5)
 

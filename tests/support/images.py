@@ -25,3 +25,17 @@ def upload(
     return SimpleUploadedFile(
         name, image_bytes() if data is None else data, content_type=content_type
     )
+
+
+def gps_jpeg_rotated() -> bytes:
+    """40x20 JPEG, left half red, right half blue, EXIF orientation 6 and a GPS position."""
+    image = Image.new("RGB", (40, 20), "red")
+    image.paste(Image.new("RGB", (20, 20), "blue"), (20, 0))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise for display
+    gps = exif.get_ifd(0x8825)
+    gps.update({1: "N", 2: (52.0, 31.0, 12.0), 3: "E", 4: (13.0, 24.0, 0.0)})
+    exif[0x010F] = "PhoneMaker"
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", exif=exif.tobytes(), quality=95)
+    return buffer.getvalue()

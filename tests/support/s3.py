@@ -13,6 +13,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from media_store.storage_config import S3Settings, build_storages
+
 REPO = Path(__file__).resolve().parents[2]
 CEPH_SCRIPT = REPO / "scripts" / "ceph_s3.sh"
 
@@ -102,3 +104,30 @@ def start_s3_server(data_dir: Path) -> S3Server:
     server.ceph("init")
     server.ceph("start")
     return server
+
+
+@dataclass
+class S3Mode:
+    server: S3Server
+    bucket: str
+
+    def keys(self, prefix: str = "") -> list[str]:
+        return self.server.keys(self.bucket, prefix)
+
+    def s3_settings(self, **overrides: object) -> S3Settings:
+        values: dict[str, object] = {
+            "bucket_name": self.bucket,
+            "access_key": self.server.access_key,
+            "secret_key": self.server.secret_key,
+            "region_name": self.server.region,
+            "endpoint_url": self.server.endpoint_url,
+            "connect_timeout": 2.0,
+            "read_timeout": 5.0,
+            "max_attempts": 1,
+        }
+        values.update(overrides)
+        return S3Settings(**values)  # type: ignore[arg-type]
+
+
+def storages_for(s3: S3Settings, tmp: Path) -> dict:
+    return build_storages(use_s3=True, s3=s3, media_root=tmp / "m", private_root=tmp / "p")

@@ -70,10 +70,14 @@
     return "The storage refused the file (" + text + ").";
   }
 
-  // Some browsers give HEIC photos no MIME type; the server checks the bytes anyway.
+  // Some browsers give HEIC photos no MIME type: use the one the server's format table
+  // names for the file's extension (the server checks the bytes anyway).
+  const typesByExtension = JSON.parse(form.dataset.typesByExtension || "{}");
   function contentType(file) {
     if (file.type) return file.type;
-    return /\.hei[cf]$/i.test(file.name) ? "image/heic" : "application/octet-stream";
+    const dot = file.name.lastIndexOf(".");
+    const extension = dot >= 0 ? file.name.slice(dot).toLowerCase() : "";
+    return typesByExtension[extension] || "application/octet-stream";
   }
 
   async function uploadDirect(files, tracker) {

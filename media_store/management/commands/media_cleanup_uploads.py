@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from media_store.direct import forget_pending
+from media_store.direct import forget_uploads
 from media_store.models import PendingUpload
 
 
@@ -14,5 +14,5 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         expired = list(PendingUpload.objects.filter(expires_at__lte=timezone.now()))
-        forget_pending(expired)
+        forget_uploads(expired)
         self.stdout.write(f"{len(expired)} expired upload(s) removed.")

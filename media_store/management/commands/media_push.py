@@ -11,9 +11,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from media_store.errors import NOT_FOUND_CODES, s3_error_code
-from media_store.inventory import is_s3, s3_key
 from media_store.models import StoredFile, storage_for
+from media_store.s3 import NOT_FOUND_CODES, is_s3, s3_error_code, s3_key
 
 BAR_WIDTH = 30
 

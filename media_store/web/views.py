@@ -1,9 +1,12 @@
-"""API for direct uploads: ``POST /api/media/uploads/`` returns a presigned POST."""
+"""Views: presigned direct uploads (API) and local private files (development)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.core import signing
+from django.core.files.storage import storages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import permissions, serializers
 from rest_framework.request import Request
@@ -11,7 +14,9 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from .direct import issue_upload
+from ..backends import SignedFileSystemStorage
+from ..direct import issue_upload
+from ..storage_config import PRIVATE_ALIAS
 
 
 class DirectUploadRequest(serializers.Serializer):
@@ -57,3 +62,27 @@ class DirectUploadView(APIView):
             },
             status=201,
         )
+
+
+def private_file(request: HttpRequest, token: str) -> HttpResponse:
+    """Serve a local private file (development mode) for a valid, unexpired signed token."""
+    storage = storages[PRIVATE_ALIAS]
+    if not isinstance(storage, SignedFileSystemStorage):
+        raise Http404
+    try:
+        name = storage.name_from_token(token)
+    except signing.SignatureExpired:
+        return _forbidden("This link has expired; reload the page for a fresh one.")
+    except signing.BadSignature:
+        return _forbidden("This link is not valid.")
+    if not storage.exists(name):
+        raise Http404
+    response = FileResponse(
+        storage.open(name, "rb"), content_type=storage.content_type_for(name), as_attachment=True
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _forbidden(message: str) -> JsonResponse:
+    return JsonResponse({"detail": message}, status=403)

@@ -10,10 +10,10 @@ from PIL import Image
 
 from core.models import Order
 from media_store.models import StoredFile
-from tests.conftest import client_for
+from tests.support.clients import client_for
 from tests.support.hostile import hostile_corpus
 from tests.support.http import fetch
-from tests.support.images import image_bytes, upload
+from tests.support.images import gps_jpeg_rotated, image_bytes, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -51,20 +51,6 @@ def test_oversized_file_is_413_and_nothing_is_stored(user, product, s3, settings
     assert response.status_code == 413
     assert "limit" in response.json()["detail"]
     assert s3.keys() == [] and StoredFile.objects.count() == 0
-
-
-def gps_jpeg_rotated() -> bytes:
-    """40x20 JPEG, left half red, right half blue, EXIF orientation 6 and a GPS position."""
-    image = Image.new("RGB", (40, 20), "red")
-    image.paste(Image.new("RGB", (20, 20), "blue"), (20, 0))
-    exif = Image.Exif()
-    exif[0x0112] = 6  # rotate 90 degrees clockwise for display
-    gps = exif.get_ifd(0x8825)
-    gps.update({1: "N", 2: (52.0, 31.0, 12.0), 3: "E", 4: (13.0, 24.0, 0.0)})
-    exif[0x010F] = "PhoneMaker"
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", exif=exif.tobytes(), quality=95)
-    return buffer.getvalue()
 
 
 @pytest.mark.s3

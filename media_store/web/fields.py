@@ -1,31 +1,13 @@
-"""Django REST framework glue: JSON errors for media failures and a read-only image field."""
+"""A read-only serializer field for stored images: absolute URLs plus the facts in the database."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
-from .errors import MediaError, StorageUnavailable
-from .models import StoredFile
-from .services import STORE_DOWN_MESSAGE
-
-
-def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, plus media errors (400/413/415/503) as ``{"detail", "code"}``."""
-    if isinstance(exc, BotoCoreError | ClientError):
-        exc = StorageUnavailable(STORE_DOWN_MESSAGE)
-    if isinstance(exc, MediaError):
-        body: dict[str, Any] = {"detail": exc.message, "code": exc.code}
-        if exc.field:
-            body["field"] = exc.field
-        headers = {"Retry-After": "30"} if exc.status_code == 503 else None
-        return Response(body, status=exc.status_code, headers=headers)
-    return drf_exception_handler(exc, context)
+from ..models import StoredFile
 
 
 @extend_schema_field(

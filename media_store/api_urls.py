@@ -1,7 +1,0 @@
-from django.urls import path
-
-from .api import DirectUploadView
-
-urlpatterns = [
-    path("uploads/", DirectUploadView.as_view(), name="direct-upload"),
-]

@@ -1,0 +1,121 @@
+"""The one table of image formats we accept, and what each becomes when stored.
+
+Everything else reads this table: the content sniffer, the re-encoder, direct-upload
+requests, form help texts and the storefront's file picker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
+
+
+@dataclass(frozen=True)
+class ImageFormat:
+    #: Pillow's name for the format.
+    name: str
+    #: How people call it in messages.
+    label: str
+    #: Declared types accepted for it; the first is what we store it as.
+    content_types: tuple[str, ...]
+    #: File-name extensions it comes with (browsers sometimes send no type).
+    file_extensions: tuple[str, ...]
+    #: Whether the first bytes of a file say it is this format.
+    matches: Callable[[bytes], bool]
+    #: The format we write: HEIC/HEIF photos are stored as JPEG.
+    stored_as: str
+    #: May hold several frames (animated GIF, WebP, APNG); they are kept when re-encoding.
+    can_animate: bool = False
+    #: The decoder can decode at 1/2, 1/4 or 1/8 scale (JPEG DCT scaling), which
+    #: validation and renditions use to touch every byte with a fraction of the memory.
+    scaled_decoding: bool = False
+
+    @property
+    def content_type(self) -> str:
+        return self.content_types[0]
+
+    @property
+    def extension(self) -> str:
+        """Extension of stored objects in this format."""
+        return self.file_extensions[0].lstrip(".")
+
+
+FORMATS: dict[str, ImageFormat] = {
+    fmt.name: fmt
+    for fmt in (
+        ImageFormat(
+            "JPEG",
+            "JPEG",
+            ("image/jpeg",),
+            (".jpg", ".jpeg"),
+            lambda head: head.startswith(b"\xff\xd8\xff"),
+            stored_as="JPEG",
+            scaled_decoding=True,
+        ),
+        ImageFormat(
+            "PNG",
+            "PNG",
+            ("image/png",),
+            (".png",),
+            lambda head: head.startswith(b"\x89PNG\r\n\x1a\n"),
+            stored_as="PNG",
+            can_animate=True,
+        ),
+        ImageFormat(
+            "WEBP",
+            "WebP",
+            ("image/webp",),
+            (".webp",),
+            lambda head: head[:4] == b"RIFF" and head[8:12] == b"WEBP",
+            stored_as="WEBP",
+            can_animate=True,
+        ),
+        ImageFormat(
+            "GIF",
+            "GIF",
+            ("image/gif",),
+            (".gif",),
+            lambda head: head[:6] in (b"GIF87a", b"GIF89a"),
+            stored_as="GIF",
+            can_animate=True,
+        ),
+        ImageFormat(
+            "HEIF",
+            "HEIC",
+            ("image/heic", "image/heif"),
+            (".heic", ".heif"),
+            lambda head: head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS,
+            stored_as="JPEG",
+        ),
+    )
+}
+
+#: "JPEG, PNG, WebP, GIF or HEIC", for messages and help texts.
+ACCEPTED_DESCRIPTION = (
+    ", ".join(fmt.label for fmt in list(FORMATS.values())[:-1])
+    + f" or {list(FORMATS.values())[-1].label}"
+)
+ACCEPTED_CONTENT_TYPES = frozenset(t for fmt in FORMATS.values() for t in fmt.content_types)
+
+
+def sniff(head: bytes) -> ImageFormat | None:
+    """The accepted format named by a file's first bytes, or None."""
+    return next((fmt for fmt in FORMATS.values() if fmt.matches(head)), None)
+
+
+def stored_format(fmt: ImageFormat) -> ImageFormat:
+    return FORMATS[fmt.stored_as]
+
+
+def content_types_by_extension() -> dict[str, str]:
+    """``{".heic": "image/heic", ...}``: what a browser should declare for a typeless file."""
+    return {ext: fmt.content_type for fmt in FORMATS.values() for ext in fmt.file_extensions}
+
+
+def accept_attribute() -> str:
+    """Value for ``<input type=file accept=...>``."""
+    return ",".join(
+        [*sorted(ACCEPTED_CONTENT_TYPES), *(e for f in FORMATS.values() for e in f.file_extensions)]
+    )

@@ -1,0 +1,36 @@
+"""Django form glue: uploads made through forms and the admin get the API's checks, once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from ..errors import MediaError
+from ..formats import ACCEPTED_DESCRIPTION, accept_attribute
+from ..images import PreparedImage
+from ..intake import prepare_for
+from ..purposes import get_purpose
+
+
+class ImageUploadField(forms.FileField):
+    """A file field that validates an image by the rules of ``purpose``.
+
+    Its cleaned value is the :class:`PreparedImage` (validated, metadata removed),
+    which :func:`media_store.intake.accept_images` stores without checking again.
+    """
+
+    def __init__(self, *, purpose: str, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", f"{ACCEPTED_DESCRIPTION}.")
+        kwargs.setdefault("widget", forms.ClearableFileInput(attrs={"accept": accept_attribute()}))
+        super().__init__(**kwargs)
+        self.purpose = purpose
+
+    def clean(self, data: object, initial: object = None) -> PreparedImage | None:
+        upload = super().clean(data, initial)
+        if not upload or upload is initial:
+            return None
+        try:
+            return prepare_for(get_purpose(self.purpose), upload)
+        except MediaError as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from exc
