@@ -13,5 +13,6 @@ USER app
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
   CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz', timeout=4)"
-# Migrations run before the server starts (Koyeb has no separate release phase).
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn config.wsgi:application --bind 0.0.0.0:${PORT} --workers ${WEB_CONCURRENCY:-2} --threads 4 --timeout 60 --graceful-timeout 20 --access-logfile -"]
+# The image runs either role: `scripts/start.sh web` (default; migrations first, as
+# Koyeb has no separate release phase) or `scripts/start.sh worker` (background tasks).
+CMD ["sh", "-c", "python manage.py migrate --noinput && exec scripts/start.sh web"]

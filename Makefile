@@ -22,8 +22,9 @@ install: uv
 migrate: install
 	$(DEV_ENV) $(RUN) python manage.py migrate --noinput
 
+# The development server and a background worker beside it (Ctrl+C stops both).
 run: migrate
-	$(DEV_ENV) $(RUN) python manage.py runserver 127.0.0.1:$(PORT)
+	$(DEV_ENV) $(RUN) scripts/dev_server.sh $(PORT)
 
 s3-up:
 	$(CEPH) up
@@ -40,7 +41,7 @@ S3_DEV_ENV := $(DEV_ENV) USE_S3=True AWS_STORAGE_BUCKET_NAME=shop-dev \
 run-s3: install s3-up
 	$(S3_DEV_ENV) $(RUN) python manage.py configure_bucket --create
 	$(S3_DEV_ENV) $(RUN) python manage.py migrate --noinput
-	$(S3_DEV_ENV) $(RUN) python manage.py runserver 127.0.0.1:$(PORT)
+	$(S3_DEV_ENV) $(RUN) scripts/dev_server.sh $(PORT)
 
 lint: install
 	$(RUN) ruff check .

@@ -14,6 +14,7 @@ from django.db.utils import Error as DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
+from jobs.heartbeat import worker_status
 from media_store.probes import storage_probe
 
 
@@ -36,9 +37,20 @@ def readyz(request: HttpRequest) -> JsonResponse:
     probe = storage_probe()
     checks["storage"] = "ok" if probe.ok else f"error: {probe.detail}"
     ready = all(value == "ok" for value in checks.values())
+    # Without a worker the app still serves and accepts uploads (renditions and clean-up
+    # wait), so a missing worker is reported but does not make this instance unready.
+    checks["worker"] = _worker_detail()
     return JsonResponse(
         {"status": "ok" if ready else "unavailable", **checks}, status=200 if ready else 503
     )
+
+
+def _worker_detail() -> str:
+    try:
+        status = worker_status()
+    except DatabaseError:
+        return "unknown: the database is unavailable"
+    return status.detail if status.ok else f"warning: {status.detail}"
 
 
 class HealthCheckMiddleware:

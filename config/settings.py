@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 
+from jobs.conf import DEFAULTS as JOBS_DEFAULTS
 from media_store.conf import DEFAULTS as MEDIA_DEFAULTS
 from media_store.storage_config import S3Settings, build_storages
 
@@ -41,6 +42,9 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "storages",
+    "django_tasks",
+    "django_tasks_db",
+    "jobs",
     "media_store",
     "core",
 ]
@@ -163,6 +167,35 @@ MEDIA_RENDITION_WIDTHS = env.list(
 )
 # Bodies above this spill to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# --- Background tasks -----------------------------------------------------------
+# Django's tasks API; the default backend keeps the queue in this database (no new
+# service). Another backend (RQ, Celery, SQS...) is one setting away: see docs/SCALING.md.
+TASKS = {
+    "default": {
+        "BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
+JOBS_MAX_ATTEMPTS = env.int("JOBS_MAX_ATTEMPTS", default=JOBS_DEFAULTS["JOBS_MAX_ATTEMPTS"])
+JOBS_RETRY_BASE_SECONDS = env.float(
+    "JOBS_RETRY_BASE_SECONDS", default=JOBS_DEFAULTS["JOBS_RETRY_BASE_SECONDS"]
+)
+JOBS_RETRY_MAX_SECONDS = env.float(
+    "JOBS_RETRY_MAX_SECONDS", default=JOBS_DEFAULTS["JOBS_RETRY_MAX_SECONDS"]
+)
+JOBS_HEARTBEAT_SECONDS = env.float(
+    "JOBS_HEARTBEAT_SECONDS", default=JOBS_DEFAULTS["JOBS_HEARTBEAT_SECONDS"]
+)
+JOBS_WORKER_STALE_SECONDS = env.float(
+    "JOBS_WORKER_STALE_SECONDS", default=JOBS_DEFAULTS["JOBS_WORKER_STALE_SECONDS"]
+)
+JOBS_WORKER_MISSING_SECONDS = env.float(
+    "JOBS_WORKER_MISSING_SECONDS", default=JOBS_DEFAULTS["JOBS_WORKER_MISSING_SECONDS"]
+)
+JOBS_RESULT_RETENTION_DAYS = env.int(
+    "JOBS_RESULT_RETENTION_DAYS", default=JOBS_DEFAULTS["JOBS_RESULT_RETENTION_DAYS"]
+)
 
 # --- API ----------------------------------------------------------------------
 REST_FRAMEWORK = {

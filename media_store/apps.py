@@ -9,4 +9,4 @@ class MediaStoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks, signals  # noqa: F401  (registers checks and receivers)
+        from . import checks, signals, sweeps  # noqa: F401  (checks, receivers, periodic tasks)

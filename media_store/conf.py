@@ -24,6 +24,12 @@ DEFAULTS: dict[str, Any] = {
     "MEDIA_REENCODE_PUBLIC": False,
     # WebP renditions made per image of a purpose that asks for them, served as a srcset.
     "MEDIA_RENDITION_WIDTHS": (320, 640, 1280),
+    # Periodic sweeps run by the background worker: direct uploads never finalized, and
+    # objects no row references (older than the grace period: uploads in flight have no
+    # row yet).
+    "MEDIA_UPLOAD_SWEEP_MINUTES": 10,
+    "MEDIA_ORPHAN_SWEEP_HOURS": 6,
+    "MEDIA_ORPHAN_GRACE_MINUTES": 60,
 }
 
 

@@ -37,7 +37,7 @@ from .formats import ACCEPTED_CONTENT_TYPES, ACCEPTED_DESCRIPTION
 from .models import PendingUpload, StoredFile, storage_for
 from .purposes import get_purpose
 from .s3 import NOT_FOUND_CODES, is_s3, s3_error_code, s3_key
-from .services import delete_object
+from .tasks import delete_now_or_later
 
 STAGING_PREFIX = "uploads"
 UPLOAD_WINDOW = timedelta(minutes=10)
@@ -130,9 +130,9 @@ def release_uploads(pendings: Iterable[PendingUpload]) -> None:
 
 def forget_uploads(pendings: Iterable[PendingUpload]) -> None:
     """Delete the staging objects and rows (after a finalize, successful or not)."""
-    for pending in pendings:
-        delete_object(StoredFile.Visibility.PRIVATE, pending.key)
-        PendingUpload.objects.filter(pk=pending.pk).delete()
+    pendings = list(pendings)
+    delete_now_or_later(StoredFile.Visibility.PRIVATE, [p.key for p in pendings])
+    PendingUpload.objects.filter(pk__in=[p.pk for p in pendings]).delete()
 
 
 @contextmanager

@@ -29,7 +29,7 @@ from .direct import claim_uploads, finalizing
 from .errors import TooManyFiles, UploadNotAllowed
 from .images import PreparedImage, prepare_image
 from .purposes import Purpose, get_purpose
-from .services import StagedFile, staged_uploads
+from .staging import StagedFile, staged_uploads
 
 ImageSource = IO[bytes] | PreparedImage
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.core.files.storage import FileSystemStorage, Storage
@@ -48,14 +48,39 @@ def storages_by_visibility() -> Iterator[tuple[str, Storage]]:
 def referenced_keys(visibility: str) -> tuple[set[str], set[str]]:
     """Keys the database expects in the store: (must exist, may exist).
 
-    Files and renditions must exist; staging objects of pending direct uploads
-    may (the browser may not have sent them yet).
+    Files and ready renditions must exist; renditions still to be made and staging
+    objects of pending direct uploads may (the browser may not have sent them yet).
     """
     required = set(StoredFile.objects.filter(visibility=visibility).values_list("key", flat=True))
-    required |= set(
-        Rendition.objects.filter(file__visibility=visibility).values_list("key", flat=True)
-    )
-    optional: set[str] = set()
+    renditions = Rendition.objects.filter(file__visibility=visibility)
+    required |= set(renditions.filter(state=Rendition.State.READY).values_list("key", flat=True))
+    optional = set(renditions.exclude(state=Rendition.State.READY).values_list("key", flat=True))
     if visibility == StoredFile.Visibility.PRIVATE:
-        optional = set(PendingUpload.objects.values_list("key", flat=True))
+        optional |= set(PendingUpload.objects.values_list("key", flat=True))
     return required, optional
+
+
+@dataclass(frozen=True)
+class Discrepancies:
+    #: Objects no row references (older than the minimum age), as (visibility, key).
+    orphans: list[tuple[str, str]]
+    #: Rows whose object is not in the store.
+    missing: list[tuple[str, str]]
+
+
+def find_orphans(*, min_age: timedelta) -> Discrepancies:
+    """Compare the store with the database. Young objects are skipped: an upload in
+    flight is written before the row that records it."""
+    cutoff = datetime.now(tz=UTC) - min_age
+    orphans: list[tuple[str, str]] = []
+    missing: list[tuple[str, str]] = []
+    for visibility, storage in storages_by_visibility():
+        required, optional = referenced_keys(visibility)
+        present = set()
+        for item in iter_objects(storage):
+            present.add(item.key)
+            known = item.key in required or item.key in optional
+            if not known and item.modified <= cutoff:
+                orphans.append((visibility, item.key))
+        missing += [(visibility, key) for key in sorted(required - present)]
+    return Discrepancies(orphans, missing)

@@ -46,6 +46,10 @@ class StoredFile(models.Model):
         """Public URL, or a short-lived signed one for private files (no request to the store)."""
         return self.storage.url(self.key)
 
+    def ready_renditions(self) -> list[Rendition]:
+        """Renditions that exist in the store (uses prefetched renditions when there are)."""
+        return [r for r in self.renditions.all() if r.state == Rendition.State.READY]
+
 
 def storage_for(visibility: str) -> Storage:
     alias = PRIVATE_ALIAS if visibility == StoredFile.Visibility.PRIVATE else PUBLIC_ALIAS
@@ -53,13 +57,23 @@ def storage_for(visibility: str) -> Storage:
 
 
 class Rendition(models.Model):
-    """A WebP variant of a stored image at a given width, made once at upload time."""
+    """A WebP variant of a stored image at a given width, made in the background after upload.
+
+    The row exists from the upload on (``pending``), so the API can say what is coming;
+    ``srcset``s use ``ready`` ones only and fall back to the original.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
 
     file = models.ForeignKey(StoredFile, on_delete=models.CASCADE, related_name="renditions")
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     key = models.CharField(max_length=255, unique=True)
-    size = models.PositiveBigIntegerField()
+    size = models.PositiveBigIntegerField(default=0)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
 
     class Meta:
         ordering = ["width"]
@@ -68,7 +82,7 @@ class Rendition(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.file} @ {self.width}w"
+        return f"{self.file} @ {self.width}w ({self.state})"
 
     def url(self) -> str:
         return self.file.storage.url(self.key)

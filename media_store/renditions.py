@@ -56,3 +56,17 @@ def make_renditions(content: File, widths: Iterable[int]) -> list[RenditionData]
 
 def _has_alpha(image: Image.Image) -> bool:
     return image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+
+
+def rendition_sizes(width: int, height: int, widths: Iterable[int]) -> list[tuple[int, int]]:
+    """(width, height) of each rendition an image of ``width`` x ``height`` gets: narrower only."""
+    return [
+        (target, max(1, round(height * target / width)))
+        for target in sorted(set(widths))
+        if target < width
+    ]
+
+
+def rendition_key(key: str, width: int) -> str:
+    """The object key of the ``width`` rendition of the object ``key``."""
+    return f"{key.rsplit('.', 1)[0]}_w{width}.webp"

@@ -1,26 +1,30 @@
-"""Object deletion follows row deletion, but only once the transaction has committed."""
+"""Object deletion follows row deletion, but only once the transaction has committed.
+
+The delete is a queued task (written in the same transaction with the default
+backend), retried while the store is down: nothing is lost if the transaction rolls
+back, and nothing is orphaned if the store is unreachable at that moment.
+"""
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
-from django.db import models, transaction
+from django.db import models
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
 from .models import Rendition, StoredFile
-from .services import delete_object
+from .tasks import delete_objects_later
 
 
 @receiver(post_delete, sender=StoredFile)
 def _delete_object_after_commit(sender: type, instance: StoredFile, **_: Any) -> None:
-    transaction.on_commit(partial(delete_object, instance.visibility, instance.key))
+    delete_objects_later(instance.visibility, [instance.key])
 
 
 @receiver(post_delete, sender=Rendition)
 def _delete_rendition_after_commit(sender: type, instance: Rendition, **_: Any) -> None:
-    transaction.on_commit(partial(delete_object, instance.file.visibility, instance.key))
+    delete_objects_later(instance.file.visibility, [instance.key])
 
 
 def delete_stored_files_with(model: type[models.Model], *field_names: str) -> None:

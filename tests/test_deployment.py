@@ -148,11 +148,22 @@ def test_env_example_lists_every_setting_read_from_the_environment():
     assert not missing, f"undocumented settings: {missing}"
 
 
-def test_procfile_and_dockerfile_run_gunicorn_and_migrate():
+def test_procfile_and_dockerfile_run_web_and_worker_and_migrate():
     procfile = (REPO / "Procfile").read_text()
     assert "release: python manage.py migrate --noinput" in procfile
-    assert "web: gunicorn config.wsgi:application" in procfile
+    assert "web: scripts/start.sh web" in procfile
+    assert "worker: scripts/start.sh worker" in procfile
+    start = (REPO / "scripts" / "start.sh").read_text()
+    assert "exec gunicorn config.wsgi:application" in start
+    assert "exec python manage.py run_worker" in start
     dockerfile = (REPO / "Dockerfile").read_text()
     assert "collectstatic --noinput" in dockerfile and "/healthz" in dockerfile
-    assert "migrate --noinput" in dockerfile and "gunicorn config.wsgi:application" in dockerfile
+    assert "migrate --noinput && exec scripts/start.sh web" in dockerfile
     assert "--require-hashes -r requirements.txt" in dockerfile
+
+
+def test_start_script_refuses_an_unknown_role():
+    result = subprocess.run(
+        [str(REPO / "scripts" / "start.sh"), "cron"], capture_output=True, text=True
+    )
+    assert result.returncode == 64 and "usage" in result.stderr

@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import StoredFile
+from ..models import Rendition, StoredFile
 
 
 @extend_schema_field(
@@ -21,7 +21,23 @@ from ..models import StoredFile
             "content_type": {"type": "string"},
             "name": {"type": "string"},
             "sha256": {"type": "string"},
-            "srcset": {"type": "string", "description": "WebP renditions, `url <width>w, ...`"},
+            "srcset": {
+                "type": "string",
+                "description": "Ready WebP renditions, `url <width>w, ...` (empty until made)",
+            },
+            "renditions": {
+                "type": "array",
+                "description": "Every rendition with its state; `url` is null until ready.",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "width": {"type": "integer"},
+                        "height": {"type": "integer"},
+                        "state": {"type": "string", "enum": ["pending", "ready", "failed"]},
+                        "url": {"type": "string", "format": "uri", "nullable": True},
+                    },
+                },
+            },
         },
         "nullable": True,
     }
@@ -40,7 +56,16 @@ class StoredImageField(serializers.Field):
             return request.build_absolute_uri(url) if request is not None else url
 
         # renditions are expected to be prefetched: one query for a whole page
-        srcset = ", ".join(f"{absolute(r.url())} {r.width}w" for r in value.renditions.all())
+        renditions = [
+            {
+                "width": r.width,
+                "height": r.height,
+                "state": r.state,
+                "url": absolute(r.url()) if r.state == Rendition.State.READY else None,
+            }
+            for r in value.renditions.all()
+        ]
+        srcset = ", ".join(f"{r['url']} {r['width']}w" for r in renditions if r["url"])
         return {
             "url": absolute(value.url()),
             "width": value.width,
@@ -50,4 +75,5 @@ class StoredImageField(serializers.Field):
             "name": value.original_name,
             "sha256": value.sha256,
             "srcset": srcset,
+            "renditions": renditions,
         }

@@ -14,6 +14,7 @@ from tests.support.clients import client_for
 from tests.support.http import fetch
 from tests.support.images import image_bytes, upload
 from tests.support.s3 import free_port, storages_for
+from tests.support.tasks import drain
 
 pytestmark = pytest.mark.django_db
 
@@ -176,12 +177,11 @@ def test_database_failure_after_upload_removes_the_objects(user, product, s3):
 
 
 @pytest.mark.s3
-def test_deleting_an_order_deletes_its_objects_after_commit(
-    user, staff, product, s3, django_capture_on_commit_callbacks
-):
+def test_deleting_an_order_deletes_its_objects_after_commit(user, staff, product, s3):
     order_id = post_order(user, product).json()["id"]
     assert len(s3.keys("private/")) == 2
     assert client_for(user).delete(f"/api/core/orders/{order_id}/").status_code == 403
-    with django_capture_on_commit_callbacks(execute=True):
-        assert client_for(staff).delete(f"/api/core/orders/{order_id}/").status_code == 204
-    assert s3.keys() == [] and StoredFile.objects.count() == 0
+    assert client_for(staff).delete(f"/api/core/orders/{order_id}/").status_code == 204
+    assert StoredFile.objects.count() == 0 and len(s3.keys("private/")) == 2  # queued
+    assert drain() == 2
+    assert s3.keys() == []

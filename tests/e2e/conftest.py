@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from media_store.bucket import apply_public_read_policy
-from tests.support.app_server import AppServer, Database, app_env, manage
+from tests.support.app_server import AppServer, Database, WorkerProcess, app_env, manage
 from tests.support.multipart import request
 from tests.support.s3 import S3Server
 
@@ -36,6 +36,7 @@ class Deployment:
     tokens: dict[str, str]
     root: Path
     servers: list[AppServer] = field(default_factory=list)
+    workers: list[WorkerProcess] = field(default_factory=list)
 
     def server(self, **env: str) -> AppServer:
         """A not yet started instance (its port is already chosen)."""
@@ -47,6 +48,12 @@ class Deployment:
 
     def start(self, **env: str) -> AppServer:
         return self.server(**env).start()
+
+    def worker(self, **env: str) -> WorkerProcess:
+        """A not yet started background worker on this deployment's database and bucket."""
+        worker = WorkerProcess(env={**self.env, **env}, workdir=self.root / "workers")
+        self.workers.append(worker)
+        return worker
 
     def keys(self, prefix: str = "") -> list[str]:
         return self.s3.keys(self.bucket, prefix)
@@ -86,8 +93,8 @@ def deployment(
     )
     deployment = Deployment(s3_server, bucket, database, env, tokens, root)
     yield deployment
-    for server in deployment.servers:
-        server.kill()
+    for process in [*deployment.servers, *deployment.workers]:
+        process.kill()
     s3_server.drop_bucket(bucket)
     database.drop()
 

@@ -8,6 +8,7 @@ makes a real CORS preflight to the gateway before each upload.
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -82,6 +83,20 @@ def test_order_with_two_images_through_the_page(deployment, browser, page, tmp_p
     sign_in(page, server, "alice")
     page.wait_for_function("() => [...document.images].every(i => i.complete)")
     grid = page.eval_on_selector(".product img", "img => [img.naturalWidth, img.currentSrc]")
+    assert grid[0] > 0 and grid[1].endswith(".jpg")  # the original until renditions are made
+
+    worker = deployment.worker().start()
+    product = f"/api/core/products/{created.json()['id']}/"
+    deadline = time.monotonic() + 60
+    while request("GET", server.url(product)).json()["image"]["srcset"] == "":
+        assert time.monotonic() < deadline, worker.log_tail()
+        time.sleep(0.2)
+    worker.stop()
+    fresh = browser.new_context().new_page()  # a cold cache: Chromium reuses a cached original
+    fresh.goto(server.url("/"))
+    fresh.wait_for_function("() => [...document.images].every(i => i.complete)")
+    grid = fresh.eval_on_selector(".product img", "img => [img.naturalWidth, img.currentSrc]")
+    fresh.context.close()
     assert grid[0] > 0 and "_w" in grid[1] and grid[1].endswith(".webp")  # a rendition
 
     files = []

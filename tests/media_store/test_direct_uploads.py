@@ -22,6 +22,7 @@ from tests.support.direct import issue, send
 from tests.support.http import fetch
 from tests.support.images import image_bytes
 from tests.support.s3 import free_port, storages_for
+from tests.support.tasks import drain
 
 pytestmark = pytest.mark.django_db
 
@@ -154,9 +155,14 @@ def test_public_purposes_get_renditions(staff, s3, settings):
     [attachment] = attach(
         user=staff, purpose=BANNER, files=[io.BytesIO(image_bytes("JPEG", size=(400, 300)))]
     )
-    widths = [r.width for r in attachment.file.renditions.all()]
-    assert widths == [100, 200]  # never wider than the original
+    renditions = attachment.file.renditions.all()
+    assert [(r.width, r.height, r.state) for r in renditions] == [
+        (100, 75, "pending"),
+        (200, 150, "pending"),  # never wider than the original
+    ]
+    assert s3.keys("media/banners/") == [f"media/{attachment.file.key}"]
+    drain()
+    assert [r.state for r in renditions.all()] == ["ready", "ready"]
     assert sorted(s3.keys("media/banners/")) == sorted(
-        [f"media/{attachment.file.key}"]
-        + [f"media/{r.key}" for r in attachment.file.renditions.all()]
+        [f"media/{attachment.file.key}"] + [f"media/{r.key}" for r in renditions.all()]
     )

@@ -48,6 +48,16 @@ class Database:
             with sqlite3.connect(self.url.removeprefix("sqlite:///")) as conn:
                 conn.executescript(sql)
 
+    def fetch(self, sql: str) -> list[tuple]:
+        """Rows of a read-only query."""
+        if self._name:
+            import psycopg
+
+            with psycopg.connect(_libpq(self.url), autocommit=True) as conn:
+                return conn.execute(sql).fetchall()
+        with sqlite3.connect(self.url.removeprefix("sqlite:///")) as conn:
+            return conn.execute(sql).fetchall()
+
     @property
     def is_postgres(self) -> bool:
         return self._name is not None
@@ -141,6 +151,57 @@ class AppServer:
         if not path.exists():
             return ""
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@dataclass
+class WorkerProcess:
+    """``manage.py run_worker`` as a process of its own, like the Procfile's ``worker``."""
+
+    env: dict[str, str]
+    workdir: Path
+    worker_id: str = field(default_factory=lambda: f"w-{uuid.uuid4().hex[:12]}")
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self, *args: str) -> WorkerProcess:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        log = (self.workdir / f"{self.worker_id}.log").open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                str(REPO / "manage.py"),
+                "run_worker",
+                "--no-reload",
+                "--no-startup-delay",
+                "--interval",
+                "0.2",
+                "--worker-id",
+                self.worker_id,
+                *args,
+            ],
+            cwd=self.workdir,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL, as when the platform kills an instance that ran out of memory."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        """SIGTERM: finish the current task, then exit."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=60)
+
+    def log_tail(self, lines: int = 40) -> str:
+        path = self.workdir / f"{self.worker_id}.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
 
 
 def manage(

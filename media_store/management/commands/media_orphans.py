@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from media_store.inventory import iter_objects, referenced_keys, storages_by_visibility
+from media_store.inventory import find_orphans
 from media_store.services import delete_object
 
 
@@ -26,19 +26,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        cutoff = datetime.now(tz=UTC) - timedelta(minutes=options["min_age_minutes"])
-        orphans: list[tuple[str, str]] = []
-        missing: list[tuple[str, str]] = []
-        for visibility, storage in storages_by_visibility():
-            required, optional = referenced_keys(visibility)
-            present = set()
-            for item in iter_objects(storage):
-                present.add(item.key)
-                known = item.key in required or item.key in optional
-                if not known and item.modified <= cutoff:
-                    orphans.append((visibility, item.key))
-            missing += [(visibility, key) for key in sorted(required - present)]
-
+        found = find_orphans(min_age=timedelta(minutes=options["min_age_minutes"]))
+        orphans, missing = found.orphans, found.missing
         for visibility, key in orphans:
             self.stdout.write(f"orphan object  {visibility:7} {key}")
         for visibility, key in missing:

@@ -1,0 +1,104 @@
+"""Worker heartbeats, and putting tasks of dead workers back on the queue.
+
+``run_worker`` beats every ``JOBS_HEARTBEAT_SECONDS`` from a thread of its own.
+A task still marked running whose worker has not beaten for
+``JOBS_WORKER_STALE_SECONDS`` (killed, out of memory, its machine gone) is made
+ready again; tasks are idempotent, so running it once more is safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Max
+from django.utils import timezone
+
+from .conf import jobs_setting
+from .models import WorkerHeartbeat
+
+logger = logging.getLogger(__name__)
+
+
+def beat(worker_id: str) -> None:
+    WorkerHeartbeat.objects.update_or_create(
+        worker_id=worker_id,
+        defaults={
+            "last_seen": timezone.now(),
+            "hostname": socket.gethostname()[:255],
+            "pid": os.getpid(),
+        },
+    )
+
+
+def forget_worker(worker_id: str) -> None:
+    WorkerHeartbeat.objects.filter(worker_id=worker_id).delete()
+
+
+def last_worker_seen() -> datetime | None:
+    return WorkerHeartbeat.objects.aggregate(last=Max("last_seen"))["last"]
+
+
+def _stale_before() -> datetime:
+    return timezone.now() - timedelta(seconds=float(jobs_setting("JOBS_WORKER_STALE_SECONDS")))
+
+
+def recover_stale_tasks() -> int:
+    """Make tasks of workers that stopped beating ready again; returns how many."""
+    from django_tasks_db.models import DBTaskResult
+
+    from .tasks_api import TaskResultStatus
+
+    cutoff = _stale_before()
+    live = set(
+        WorkerHeartbeat.objects.filter(last_seen__gte=cutoff).values_list("worker_id", flat=True)
+    )
+    recovered = 0
+    running = DBTaskResult.objects.filter(
+        status=TaskResultStatus.RUNNING, started_at__lt=cutoff
+    ).only("id", "worker_ids", "started_at", "task_path")
+    for result in running:
+        owner = result.worker_ids[-1] if result.worker_ids else None
+        if owner in live:
+            continue
+        recovered += DBTaskResult.objects.filter(
+            id=result.id, status=TaskResultStatus.RUNNING, started_at=result.started_at
+        ).update(status=TaskResultStatus.READY, run_after=timezone.now(), started_at=None)
+        logger.warning(
+            "task %s (%s) was left running by worker %s, which is gone: queued again",
+            result.id,
+            result.task_path,
+            owner,
+        )
+    return recovered
+
+
+def prune_heartbeats() -> int:
+    """Forget workers not seen for a day."""
+    deleted, _ = WorkerHeartbeat.objects.filter(
+        last_seen__lt=timezone.now() - timedelta(days=1)
+    ).delete()
+    return deleted
+
+
+@dataclass(frozen=True)
+class WorkerStatus:
+    ok: bool
+    detail: str
+
+
+def worker_status() -> WorkerStatus:
+    """Whether a worker has been seen within ``JOBS_WORKER_MISSING_SECONDS``."""
+    last = last_worker_seen()
+    limit = float(jobs_setting("JOBS_WORKER_MISSING_SECONDS"))
+    if last is None:
+        return WorkerStatus(False, "No background worker has ever been seen.")
+    age = (timezone.now() - last).total_seconds()
+    if age > limit:
+        return WorkerStatus(
+            False, f"No background worker seen for {age / 60:.0f} minutes (limit {limit:.0f} s)."
+        )
+    return WorkerStatus(True, f"worker seen {age:.0f} s ago")

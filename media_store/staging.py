@@ -1,0 +1,92 @@
+"""Objects written before the transaction that records them, and deleted again if it fails.
+
+Writes happen *before* the database transaction that records them, inside
+:func:`staged_uploads`: if anything in the block fails (validation of a later
+file, a constraint, the commit itself) every object written in it is deleted
+again. Deletes of recorded files happen only once their rows' deletion commits
+(a queued task, see ``signals``), so a rolled-back delete never loses a file.
+``staged_uploads`` must not be nested in an outer transaction that could still
+roll back after it returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from .images import PreparedImage
+from .keys import new_key
+from .models import Rendition, StoredFile
+from .purposes import Purpose
+from .renditions import rendition_key, rendition_sizes
+from .services import write_object
+from .tasks import delete_now_or_later, make_renditions_later
+
+
+@dataclass
+class StagedFile:
+    """An object already in the store, with the row that will record it."""
+
+    file: StoredFile
+    rendition_widths: tuple[int, ...] = ()
+
+    def save(self) -> StoredFile:
+        """Record the file (call inside the caller's transaction); renditions follow.
+
+        Rendition rows are created ``pending`` and made by a background task that is
+        queued with this transaction, so a committed image always gets its renditions.
+        """
+        self.file.save()
+        sizes = rendition_sizes(self.file.width, self.file.height, self.rendition_widths)
+        if sizes:
+            Rendition.objects.bulk_create(
+                Rendition(file=self.file, width=w, height=h, key=rendition_key(self.file.key, w))
+                for w, h in sizes
+            )
+            make_renditions_later(self.file)
+        return self.file
+
+
+class UploadStage:
+    """Objects written so far in one :func:`staged_uploads` block."""
+
+    def __init__(self) -> None:
+        self.written: list[tuple[str, str]] = []
+
+    def put(self, prepared: PreparedImage, purpose: Purpose) -> StagedFile:
+        """Write ``prepared`` under a fresh key; return the unsaved row."""
+        visibility = purpose.visibility
+        key = new_key(purpose.prefix, prepared.extension)
+        write_object(visibility, key, prepared.content)
+        self.written.append((visibility, key))
+        return StagedFile(
+            StoredFile(
+                visibility=visibility,
+                key=key,
+                original_name=prepared.original_name,
+                content_type=prepared.content_type,
+                size=prepared.size,
+                width=prepared.width,
+                height=prepared.height,
+                sha256=prepared.sha256,
+            ),
+            rendition_widths=purpose.rendition_widths(),
+        )
+
+    def discard(self) -> None:
+        """Delete what this stage wrote; what the store refuses now is deleted later."""
+        for visibility, key in self.written:
+            delete_now_or_later(visibility, [key])
+        self.written.clear()
+
+
+@contextmanager
+def staged_uploads() -> Iterator[UploadStage]:
+    """Yield a stage; if the block raises, every object it wrote is deleted again."""
+    stage = UploadStage()
+    try:
+        yield stage
+    except BaseException:
+        stage.discard()
+        raise

@@ -1,0 +1,35 @@
+"""Periodic upkeep run by the background worker, with no cron: both sweeps are idempotent."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from jobs.tasks import background_task
+
+from .conf import media_setting
+from .direct import forget_uploads
+from .errors import StorageUnavailable
+from .inventory import find_orphans
+from .models import PendingUpload
+from .services import delete_object
+
+
+@background_task(every=timedelta(minutes=media_setting("MEDIA_UPLOAD_SWEEP_MINUTES")))
+def sweep_expired_uploads() -> int:
+    """Remove direct uploads that were never finalized before their window closed."""
+    expired = list(PendingUpload.objects.filter(expires_at__lte=timezone.now()))
+    forget_uploads(expired)
+    return len(expired)
+
+
+@background_task(every=timedelta(hours=media_setting("MEDIA_ORPHAN_SWEEP_HOURS")))
+def sweep_orphans() -> int:
+    """Delete objects no row references, once older than ``MEDIA_ORPHAN_GRACE_MINUTES``."""
+    grace = timedelta(minutes=media_setting("MEDIA_ORPHAN_GRACE_MINUTES"))
+    orphans = find_orphans(min_age=grace).orphans
+    for visibility, key in orphans:
+        if not delete_object(visibility, key):
+            raise StorageUnavailable()
+    return len(orphans)
