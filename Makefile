@@ -70,3 +70,4 @@ bench: install system-packages
 	$(RUN) python bench/bench_upload.py
 	$(RUN) python bench/bench_memory.py
 	$(RUN) python bench/bench_renditions.py
+	$(RUN) python bench/bench_tasks.py

@@ -22,10 +22,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tests.support.app_server import Database  # noqa: E402
 from tests.support.s3 import S3Server, start_s3_server  # noqa: E402
 
 
-def setup_django(tmp: Path) -> None:
+def setup_django(tmp: Path, **environment: str) -> None:
+    """Configure Django in this process (SQLite in ``tmp`` unless ``environment`` says else)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.update(
         {
@@ -36,6 +38,7 @@ def setup_django(tmp: Path) -> None:
             "UPLOAD_THROTTLE_RATE": "1000000/hour",
             "ALLOWED_HOSTS": "testserver,127.0.0.1",
             "LOG_LEVEL": "ERROR",
+            **environment,
         }
     )
     import django
@@ -43,6 +46,14 @@ def setup_django(tmp: Path) -> None:
 
     django.setup()
     call_command("migrate", verbosity=0)
+
+
+def postgres_database(tmp: Path) -> Database:
+    """A fresh PostgreSQL database on the server named by DATABASE_URL (default: local)."""
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    if not base.startswith(("postgres://", "postgresql://")):
+        base = "postgres://postgres@127.0.0.1:5432/postgres"
+    return Database.create(base, tmp)
 
 
 def start_gateway(tmp: Path) -> S3Server:
