@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
 from core.accounts import TokenLoginView, TokenLogoutAllView, TokenLogoutView
 from core.pages import storefront
 
