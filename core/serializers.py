@@ -82,6 +82,7 @@ class OrderImageSerializer(serializers.ModelSerializer):
 
 class OrderSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.get_username", read_only=True)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
     lines = OrderLineSerializer(many=True, read_only=True)
     images = OrderImageSerializer(many=True, read_only=True)
     # No digit limit: any total of saved lines can be rendered (see core.lines).
@@ -93,6 +94,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "id",
             "owner",
             "status",
+            "status_display",
             "note",
             "lines",
             "total",
