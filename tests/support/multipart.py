@@ -29,9 +29,9 @@ def encode_multipart(
     for name, value in fields.items():
         disposition = f'Content-Disposition: form-data; name="{name}"'
         parts.append(f"--{boundary}\r\n{disposition}\r\n\r\n{value}\r\n".encode())
-    for field, filename, data, content_type in files:
+    for field_name, filename, data, content_type in files:
         header = (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; '
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field_name}"; '
             f'filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'
         )
         parts.append(header.encode() + data + b"\r\n")
