@@ -180,3 +180,70 @@ def test_without_s3_the_page_posts_through_the_api(deployment, page, tmp_path):
         "() => [...document.querySelectorAll('#order-result img')].every(i => i.complete)"
     )
     assert all(width > 0 for width in images_loaded(page, "#order-result img"))
+
+
+def alice_order_ids(server, deployment) -> list[int]:
+    listed = request("GET", server.url("/api/core/orders/"), token=deployment.tokens["alice"])
+    return [order["id"] for order in listed.json()["results"]]
+
+
+def test_double_submits_and_retries_place_one_order_and_list_it(deployment, page, tmp_path):
+    """Idempotency-Key per submission: a second submit or a retry never makes a second order."""
+    server = deployment.server(**PAGE_ENV)
+    apply_cors(deployment.s3.client(), deployment.bucket, [server.base_url])
+    server.start(collectstatic=True)
+    created = request(
+        "POST",
+        server.url("/api/core/products/"),
+        token=deployment.tokens["staff"],
+        json_body={"name": "Once only", "price": "4.00"},
+    )
+    assert created.status == 201, created.body
+    before = alice_order_ids(server, deployment)
+    sign_in(page, server, "alice")
+    path = tmp_path / "once.png"
+    path.write_bytes(image_bytes("PNG", size=(120, 80)))
+
+    # 1. Two submissions in the same instant (a double click, a double tap), then a dblclick.
+    page.select_option("select[name=product]", label="Once only (4.00)")
+    page.set_input_files("input[name=images]", [str(path)])
+    page.eval_on_selector("#order-form", "form => { form.requestSubmit(); form.requestSubmit(); }")
+    page.wait_for_selector("#order-result img.order-image", timeout=30_000)
+    page.dblclick("#order-form button[type=submit]")
+    page.wait_for_function("() => !document.querySelector('#order-form button').disabled")
+    after_double = alice_order_ids(server, deployment)
+    new = [order for order in after_double if order not in before]
+    assert len(new) == 2  # the double submit made one; the dblclick after it a second one
+    listed = page.eval_on_selector_all(
+        "#orders [data-order]", "items => items.map(i => +i.dataset.order)"
+    )
+    assert listed[:2] == sorted(new, reverse=True)  # "Your orders" shows them, newest first
+
+    # 2. The order is created but the answer is lost; the customer presses the button again.
+    lost: list[int] = []
+
+    def lose_first_answer(route) -> None:
+        if lost:
+            route.continue_()
+            return
+        answer = route.fetch()
+        lost.append(answer.status)
+        route.abort("connectionreset")
+
+    page.route("**/api/core/orders/", lose_first_answer)
+    page.fill("textarea[name=note]", "retry me")
+    page.click("#order-form button[type=submit]")
+    page.wait_for_selector("#order-error:not([hidden])", timeout=30_000)
+    assert lost == [201]  # the server did create it
+    page.click("#order-form button[type=submit]")  # same submission: same key, same uploads
+    page.wait_for_function(
+        "() => document.querySelector('#order-status').textContent.includes('placed')"
+    )
+    final = alice_order_ids(server, deployment)
+    retried = [order for order in final if order not in after_double]
+    assert len(retried) == 1, final
+    assert page.text_content("#order-status") == f"Order #{retried[0]} placed."
+    listed = page.eval_on_selector_all(
+        "#orders [data-order]", "items => items.map(i => +i.dataset.order)"
+    )
+    assert listed.count(retried[0]) == 1 and listed[0] == retried[0]
