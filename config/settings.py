@@ -240,10 +240,11 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "core.accounts.lockout_response"
 # Behind a platform's proxy every request comes from the proxy: name how many proxies
-# append to X-Forwarded-For so the client's own address is counted instead.
+# append to X-Forwarded-For, and the address the outermost one saw is counted (the
+# rightmost N-th entry; anything a client wrote to the left of it is ignored).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 if TRUSTED_PROXY_COUNT:
-    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT
+    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT - 1  # ipware counts proxies after the client
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
 
 # --- Shop limits --------------------------------------------------------------------
