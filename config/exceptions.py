@@ -1,8 +1,9 @@
 """The API's exception handler: shop and media errors, request limits and database failures.
 
-Database errors are told apart: only a connection or operational failure is a 503
-("try again"); a constraint violation is a 409 and a value out of range a 400, so a
-client is never told to retry something that can never succeed.
+Database errors are told apart: only a failure of the database itself (connection,
+operational or internal error) is a 503 ("try again"); a constraint violation is a
+409 and a value out of range a 400, so a client is never told to retry something that
+can never succeed. Programming errors stay 500s.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.core.exceptions import (
     TooManyFieldsSent,
     TooManyFilesSent,
 )
-from django.db import DataError, IntegrityError, InterfaceError, OperationalError
+from django.db import DataError, IntegrityError, InterfaceError, InternalError, OperationalError
 from django.http.multipartparser import MultiPartParserError
 from rest_framework.response import Response
 
@@ -57,7 +58,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DataError):
         logger.warning("data error during %s: %s", context.get("view"), exc)
         return _error(400, "out_of_range", "A value is out of the range the shop can store.")
-    if isinstance(exc, OperationalError | InterfaceError):
+    if isinstance(exc, OperationalError | InterfaceError | InternalError):
         logger.exception("database unavailable during %s", context.get("view"))
         return _error(
             503,

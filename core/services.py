@@ -24,8 +24,6 @@ from .idempotency import NO_CLAIM, Claim, Outcome, fingerprint, run_once
 from .lines import LineRequest
 from .models import Order, OrderImage, OrderLine, Product
 
-__all__ = ["LineRequest"]  # part of order_create's signature
-
 #: Upload purposes (registered in ``CoreConfig.ready``).
 ORDER_IMAGES = "order"
 PRODUCT_IMAGE = "product"
@@ -54,8 +52,13 @@ def product_create(
     claim: Claim = NO_CLAIM,
 ) -> Product:
     """Create a product, with an image from a file or a direct ``upload`` id."""
-    fields = {"name": name, "price": price, "description": description, "slug": slug}
-    fields["archived"] = archived
+    fields = {
+        "name": name,
+        "price": price,
+        "description": description,
+        "slug": slug,
+        "archived": archived,
+    }
     return _save_product(Product(), fields, user=user, image=image, upload=upload, claim=claim)
 
 

@@ -32,7 +32,8 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     str,
     OpenApiParameter.HEADER,
     description="Any unique string (e.g. a UUID) per intended request: sending the same "
-    "request again with it within 24 h returns the first response and creates nothing.",
+    "request again with it (within IDEMPOTENCY_WINDOW_HOURS, 24 by default) returns the "
+    "first response and creates nothing; the same key with another request is a 422.",
 )
 
 

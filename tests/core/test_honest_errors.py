@@ -6,7 +6,7 @@ import json
 from decimal import Decimal
 
 import pytest
-from django.db import DataError, IntegrityError, OperationalError
+from django.db import DataError, IntegrityError, InternalError, OperationalError, ProgrammingError
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
@@ -66,10 +66,15 @@ def test_a_taken_slug_is_a_409_on_create_and_update(staff, product):
         (IntegrityError("duplicate key value violates unique constraint"), 409, "conflict"),
         (DataError("numeric field overflow"), 400, "out_of_range"),
         (OperationalError("connection refused"), 503, "database_unavailable"),
+        (InternalError("could not write block"), 503, "database_unavailable"),
+        (ProgrammingError("no such column"), 500, None),
     ],
 )
 def test_database_errors_are_told_apart(exc, status, code):
     response = exception_handler(exc, {"view": None})
+    if status == 500:  # our bug: left to Django's 500 handling
+        assert response is None
+        return
     assert response.status_code == status and response.data["code"] == code
     assert ("Retry-After" in response) == (status == 503)
 

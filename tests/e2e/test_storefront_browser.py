@@ -60,6 +60,13 @@ def sign_in(page, server, username: str) -> None:
     page.wait_for_url(server.url("/"))
 
 
+def page_server(deployment, **env: str):
+    """An instance serving the page, whose origin the bucket's CORS rules allow."""
+    server = deployment.server(**PAGE_ENV, **env)
+    apply_cors(deployment.s3.client(), deployment.bucket, [server.base_url])
+    return server.start(collectstatic=True)
+
+
 def images_loaded(page, selector: str) -> list[int]:
     return page.eval_on_selector_all(
         selector, "els => els.map(e => e.complete ? e.naturalWidth : 0)"
@@ -67,9 +74,7 @@ def images_loaded(page, selector: str) -> list[int]:
 
 
 def test_order_with_two_images_through_the_page(deployment, browser, page, tmp_path, figures):
-    server = deployment.server(**PAGE_ENV)
-    apply_cors(deployment.s3.client(), deployment.bucket, [server.base_url])
-    server.start(collectstatic=True)
+    server = page_server(deployment)
     created = request(
         "POST",
         server.url("/api/core/products/"),
@@ -125,9 +130,7 @@ def test_order_with_two_images_through_the_page(deployment, browser, page, tmp_p
 
 
 def test_an_upload_the_bucket_refuses_is_shown_clearly(deployment, page, tmp_path):
-    server = deployment.server(**PAGE_ENV, MEDIA_MAX_UPLOAD_BYTES="200000")
-    apply_cors(deployment.s3.client(), deployment.bucket, [server.base_url])
-    server.start(collectstatic=True)
+    server = page_server(deployment, MEDIA_MAX_UPLOAD_BYTES="200000")
     sign_in(page, server, "bob")
     page.wait_for_selector("select[name=product] option", state="attached")
 
@@ -189,9 +192,7 @@ def alice_order_ids(server, deployment) -> list[int]:
 
 def test_double_submits_and_retries_place_one_order_and_list_it(deployment, page, tmp_path):
     """Idempotency-Key per submission: a second submit or a retry never makes a second order."""
-    server = deployment.server(**PAGE_ENV)
-    apply_cors(deployment.s3.client(), deployment.bucket, [server.base_url])
-    server.start(collectstatic=True)
+    server = page_server(deployment)
     created = request(
         "POST",
         server.url("/api/core/products/"),
