@@ -190,7 +190,13 @@
         });
         response = { status: xhr.status, body: JSON.parse(xhr.responseText || "null") };
       }
-      if (response.status !== 201) throw new Error(apiMessage(response.body, "The order could not be placed."));
+      if (response.status !== 201) {
+        // Refused for good (4xx): a retry needs new input, so the next try is a new
+        // submission. Outages (5xx) and a twin still running can be retried as they are.
+        const running = response.body && response.body.code === "idempotency_in_progress";
+        if (response.status < 500 && !running) submission = null;
+        throw new Error(apiMessage(response.body, "The order could not be placed."));
+      }
       setProgress(1);
       submission = null;
       showOrder(response.body);
