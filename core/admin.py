@@ -28,7 +28,7 @@ class ProductAdminForm(forms.ModelForm):
 
     class Meta:
         model = Product
-        fields = ["name", "slug", "description", "price", "archived"]
+        fields = list(Product.EDITABLE_FIELDS)
 
 
 @admin.register(Product)
@@ -49,7 +49,7 @@ class ProductAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Product, form: Any, change: bool) -> None:
         # Through the service; the form field already validated the image (once).
-        fields = {name: form.cleaned_data[name] for name in ProductAdminForm.Meta.fields}
+        fields = {name: form.cleaned_data[name] for name in Product.EDITABLE_FIELDS}
         image = form.cleaned_data.get("upload")
         services.product_update(user=request.user, product=obj, image=image, **fields)
 

@@ -10,6 +10,9 @@ from media_store.models import StoredFile
 
 
 class Product(models.Model):
+    #: What staff edit (API and admin); the image is handled beside them.
+    EDITABLE_FIELDS = ("name", "slug", "description", "price", "archived")
+
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=200, unique=True)
     description = models.TextField(blank=True)

@@ -20,17 +20,7 @@ class ProductSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Product
-        fields = [
-            "id",
-            "name",
-            "slug",
-            "description",
-            "price",
-            "archived",
-            "image",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *Product.EDITABLE_FIELDS, "image", "created_at", "updated_at"]
 
 
 class ProductWriteSerializer(serializers.ModelSerializer):
@@ -45,16 +35,7 @@ class ProductWriteSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Product
-        fields = [
-            "name",
-            "slug",
-            "description",
-            "price",
-            "archived",
-            "image",
-            "upload",
-            "remove_image",
-        ]
+        fields = [*Product.EDITABLE_FIELDS, "image", "upload", "remove_image"]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("image") is not None and attrs.get("upload") is not None:

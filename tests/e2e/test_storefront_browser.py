@@ -67,6 +67,16 @@ def page_server(deployment, **env: str):
     return server.start(collectstatic=True)
 
 
+def add_product(server, deployment, name: str, price: str, files=None) -> None:
+    """A product created by staff through the API (multipart when it has an image)."""
+    fields = {"name": name, "price": price}
+    body = {"fields": fields, "files": files} if files else {"json_body": fields}
+    created = request(
+        "POST", server.url("/api/core/products/"), token=deployment.tokens["staff"], **body
+    )
+    assert created.status == 201, created.body
+
+
 def images_loaded(page, selector: str) -> list[int]:
     return page.eval_on_selector_all(
         selector, "els => els.map(e => e.complete ? e.naturalWidth : 0)"
@@ -75,14 +85,13 @@ def images_loaded(page, selector: str) -> list[int]:
 
 def test_order_with_two_images_through_the_page(deployment, browser, page, tmp_path, figures):
     server = page_server(deployment)
-    created = request(
-        "POST",
-        server.url("/api/core/products/"),
-        token=deployment.tokens["staff"],
-        fields={"name": "Framed print", "price": "25.00"},
+    add_product(
+        server,
+        deployment,
+        "Framed print",
+        "25.00",
         files=[("image", "print.jpg", image_bytes("JPEG", size=(900, 600)), "image/jpeg")],
     )
-    assert created.status == 201, created.body
 
     sign_in(page, server, "alice")
     page.wait_for_function("() => [...document.images].every(i => i.complete)")
@@ -165,12 +174,7 @@ def test_without_s3_the_page_posts_through_the_api(deployment, page, tmp_path):
     """Development mode (local disk): the same form falls back to a multipart POST."""
     server = deployment.server(**PAGE_ENV, USE_S3="False", DEBUG="True")
     server.start(collectstatic=True)
-    request(
-        "POST",
-        server.url("/api/core/products/"),
-        token=deployment.tokens["staff"],
-        json_body={"name": "Local poster", "price": "3.00"},
-    )
+    add_product(server, deployment, "Local poster", "3.00")
     sign_in(page, server, "bob")
     path = tmp_path / "local.png"
     path.write_bytes(image_bytes("PNG", size=(120, 80)))
@@ -193,13 +197,7 @@ def alice_order_ids(server, deployment) -> list[int]:
 def test_double_submits_and_retries_place_one_order_and_list_it(deployment, page, tmp_path):
     """Idempotency-Key per submission: a second submit or a retry never makes a second order."""
     server = page_server(deployment)
-    created = request(
-        "POST",
-        server.url("/api/core/products/"),
-        token=deployment.tokens["staff"],
-        json_body={"name": "Once only", "price": "4.00"},
-    )
-    assert created.status == 201, created.body
+    add_product(server, deployment, "Once only", "4.00")
     before = alice_order_ids(server, deployment)
     sign_in(page, server, "alice")
     path = tmp_path / "once.png"
