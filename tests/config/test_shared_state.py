@@ -8,15 +8,13 @@ import sys
 import uuid
 
 import pytest
-import redis
 from django.core.cache import caches
 from django.test import override_settings
 from rest_framework.throttling import ScopedRateThrottle
 
 from tests.support.clients import client_for
+from tests.support.redis_server import REDIS_URL, drop_keys, keys_with_prefix
 from tests.support.s3 import REPO
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 SHOW_CACHE = "from django.conf import settings; import json; print(json.dumps(settings.CACHES))"
 
@@ -68,7 +66,6 @@ def test_throttle_counts_live_in_redis(user, product, monkeypatch):
             for _ in range(4)
         ]
         assert statuses == [400, 400, 429, 429]  # refused lines, but counted: they upload
-        server = redis.Redis.from_url(REDIS_URL)
-        keys = server.keys(f"{prefix}:*")
+        keys = keys_with_prefix(prefix)
         assert keys and all(b"throttle_uploads" in key for key in keys)
-        server.delete(*keys)  # only ours: the server may be shared
+        drop_keys(prefix)

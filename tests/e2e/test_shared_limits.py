@@ -7,13 +7,11 @@ import json
 import uuid
 
 import pytest
-import redis
 
 from tests.support.multipart import request
+from tests.support.redis_server import REDIS_URL, drop_keys
 
 pytestmark = pytest.mark.s3
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def two_instances(deployment, **env: str):
@@ -44,10 +42,7 @@ def test_the_upload_throttle_holds_across_instances_and_workers(deployment, figu
         for server in servers:
             server.kill()
         if store == "redis":
-            server_keys = redis.Redis.from_url(REDIS_URL)
-            keys = server_keys.keys(f"{prefix}:*")
-            if keys:
-                server_keys.delete(*keys)
+            drop_keys(prefix)
     allowed = sum(status != 429 for status in statuses)
     figures(f"{store} cache, 3/hour over 2 instances x 2 workers: {allowed} of 12 let through")
     assert allowed == 3 and statuses.count(429) == 9, statuses
