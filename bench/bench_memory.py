@@ -72,9 +72,9 @@ def main() -> None:
             env,
             "shell",
             "-c",
-            "from django.contrib.auth.models import User; from rest_framework.authtoken.models "
-            "import Token; u = User.objects.create_user('m', password='x', is_staff=True); "
-            "print('TOKEN', Token.objects.create(user=u).key)",
+            "from django.contrib.auth.models import User; from knox.models "
+            "import AuthToken; u = User.objects.create_user('m', password='x', is_staff=True); "
+            "print('TOKEN', AuthToken.objects.create(user=u)[1])",
         )
         token = next(
             line.split()[1] for line in created.stdout.splitlines() if line.startswith("TOKEN")

@@ -3,19 +3,75 @@
 Served by :class:`HealthCheckMiddleware`, first in the chain, because platform
 probes use internal host names (not in ALLOWED_HOSTS) and plain HTTP (which
 SECURE_SSL_REDIRECT would bounce).
+
+``/readyz`` runs every check in :data:`READINESS_CHECKS` (add an entry to check
+something more) and reports those in :data:`ADVISORY_CHECKS` without letting them
+decide readiness. Anonymous callers get the overall status only; staff (session or
+API token) and callers sending ``HEALTH_DETAILS_TOKEN`` also get each check's
+detail, which names hosts and paths.
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import import_module
 
+from django.conf import settings
+from django.contrib.auth import get_user
 from django.db import connection
 from django.db.utils import Error as DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
+from knox.auth import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 
 from jobs.heartbeat import worker_status
 from media_store.probes import storage_probe
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    ok: bool
+    detail: str
+
+
+def database_check() -> CheckResult:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError as exc:
+        return CheckResult(False, f"error: {exc}")
+    return CheckResult(True, "ok")
+
+
+def storage_check() -> CheckResult:
+    """The media store (its probe is cached for a few seconds)."""
+    probe = storage_probe()
+    return CheckResult(probe.ok, probe.detail)
+
+
+def worker_check() -> CheckResult:
+    """A background worker was seen recently (see ``jobs.heartbeat``)."""
+    try:
+        status = worker_status()
+    except DatabaseError:
+        return CheckResult(False, "unknown: the database is unavailable")
+    return CheckResult(status.ok, status.detail)
+
+
+#: Named readiness checks; every one must pass for /readyz to answer 200.
+READINESS_CHECKS: dict[str, Callable[[], CheckResult]] = {
+    "database": database_check,
+    "storage": storage_check,
+}
+#: Reported with the details, never a reason to take this instance out of rotation:
+#: without a worker the app still serves and accepts uploads (renditions and clean-up
+#: wait until one runs).
+ADVISORY_CHECKS: dict[str, Callable[[], CheckResult]] = {
+    "worker": worker_check,
+}
 
 
 @never_cache
@@ -26,31 +82,41 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Database and media store reachable (the store check is cached for a few seconds)."""
-    checks: dict[str, str] = {}
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        checks["database"] = "ok"
-    except DatabaseError as exc:
-        checks["database"] = f"error: {exc}"
-    probe = storage_probe()
-    checks["storage"] = "ok" if probe.ok else f"error: {probe.detail}"
-    ready = all(value == "ok" for value in checks.values())
-    # Without a worker the app still serves and accepts uploads (renditions and clean-up
-    # wait), so a missing worker is reported but does not make this instance unready.
-    checks["worker"] = _worker_detail()
-    return JsonResponse(
-        {"status": "ok" if ready else "unavailable", **checks}, status=200 if ready else 503
-    )
+    results = {name: check() for name, check in READINESS_CHECKS.items()}
+    ready = all(result.ok for result in results.values())
+    body: dict[str, object] = {"status": "ok" if ready else "unavailable"}
+    if may_see_details(request):
+        results |= {name: check() for name, check in ADVISORY_CHECKS.items()}
+        body["checks"] = {
+            name: {"ok": result.ok, "detail": result.detail} for name, result in results.items()
+        }
+    return JsonResponse(body, status=200 if ready else 503)
 
 
-def _worker_detail() -> str:
+def may_see_details(request: HttpRequest) -> bool:
+    """Staff, or the configured details token as ``Authorization: Bearer <token>``."""
+    token = settings.HEALTH_DETAILS_TOKEN
+    sent = request.headers.get("Authorization", "")
+    if token and hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+        return True
+    return _staff_by_api_token(request) or _staff_by_session(request)
+
+
+def _staff_by_api_token(request: HttpRequest) -> bool:
     try:
-        status = worker_status()
-    except DatabaseError:
-        return "unknown: the database is unavailable"
-    return status.detail if status.ok else f"warning: {status.detail}"
+        authenticated = TokenAuthentication().authenticate(request)
+    except AuthenticationFailed:
+        return False
+    return authenticated is not None and authenticated[0].is_staff
+
+
+def _staff_by_session(request: HttpRequest) -> bool:
+    """This middleware runs before the session middleware: load the session here."""
+    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    if not session_key:
+        return False
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    return get_user(request).is_staff
 
 
 class HealthCheckMiddleware:

@@ -7,6 +7,7 @@ See ``.env.koyeb.example`` for a complete production environment.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -39,8 +40,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "storages",
     "django_tasks",
     "django_tasks_db",
@@ -60,6 +63,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a lockout into core.accounts.lockout_response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -89,6 +94,22 @@ DATABASES = {
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Caches -------------------------------------------------------------------
+# Throttle counts (and anything else cached) must be shared by every worker and
+# instance: the app's own database by default (the table is created by a migration,
+# so `migrate` is enough), Redis when REDIS_URL is set. Never per-process memory.
+REDIS_URL = env.str("REDIS_URL", default="")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache"
+        if REDIS_URL
+        else "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": REDIS_URL or "django_cache",
+        # Lets several apps (or test runs) share one Redis without mixing their counts.
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default=""),
+    }
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -200,8 +221,14 @@ JOBS_RESULT_RETENTION_DAYS = env.int(
 # --- API ----------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first: an unauthenticated API request is told so with 401 + WWW-Authenticate.
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.BoundedJSONParser",
+        "config.parsers.BoundedFormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.Pagination",
@@ -218,7 +245,51 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and Redoc from our own static files (pinned by the sidecar package's
+    # version), never a third-party CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
+
+# --- Accounts: API tokens and login lockout -----------------------------------------
+# API tokens (django-rest-knox): stored hashed, expire, revocable (logout, logout-all,
+# the admin's "Revoke API tokens" action). Clients send `Authorization: Token <token>`.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=env.float("API_TOKEN_TTL_HOURS", default=10)),
+    "AUTH_HEADER_PREFIX": "Token",
+}
+# Login lockout (django-axes): failures are counted in the database, so every worker
+# and instance sees them; the API, the login form and the admin are all covered.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("LOGIN_LOCKOUT_MINUTES", default=15))
+# Locked when either the username or the client address has too many failures.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "core.accounts.lockout_response"
+# Behind a platform's proxy every request comes from the proxy: name how many proxies
+# append to X-Forwarded-For, and the address the outermost one saw is counted (the
+# rightmost N-th entry; anything a client wrote to the left of it is ignored).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT:
+    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT - 1  # ipware counts proxies after the client
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+
+# --- Shop limits --------------------------------------------------------------------
+ORDER_MAX_LINES = env.int("ORDER_MAX_LINES", default=50)
+ORDER_MAX_QUANTITY = env.int("ORDER_MAX_QUANTITY", default=1000)
+# How long an Idempotency-Key is remembered (POST orders and products).
+IDEMPOTENCY_WINDOW = timedelta(hours=env.float("IDEMPOTENCY_WINDOW_HOURS", default=24))
+
+# --- Readiness details ----------------------------------------------------------------
+# /readyz shows each check's detail to staff, or to callers sending this token as
+# `Authorization: Bearer <token>` (e.g. a monitoring service); others get the status only.
+HEALTH_DETAILS_TOKEN = env.str("HEALTH_DETAILS_TOKEN", default="")
 
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_ALLOW_CREDENTIALS = True

@@ -4,8 +4,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 
+from core.accounts import TokenLoginView, TokenLogoutAllView, TokenLogoutView
 from core.pages import storefront
 
 urlpatterns = [
@@ -14,7 +14,9 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/core/", include("core.urls")),
-    path("api/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/auth/token/", TokenLoginView.as_view(), name="api-token"),
+    path("api/auth/logout/", TokenLogoutView.as_view(), name="api-logout"),
+    path("api/auth/logout-all/", TokenLogoutAllView.as_view(), name="api-logout-all"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("media_store.web.urls")),

@@ -3,7 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -12,6 +14,7 @@ from media_store.formats import ACCEPTED_DESCRIPTION
 from media_store.web.forms import ImageUploadField
 
 from . import selectors, services
+from .accounts import revoke_tokens
 from .models import Order, OrderImage, OrderLine, Product
 
 
@@ -25,19 +28,20 @@ class ProductAdminForm(forms.ModelForm):
 
     class Meta:
         model = Product
-        fields = ["name", "slug", "description", "price"]
+        fields = list(Product.EDITABLE_FIELDS)
 
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     form = ProductAdminForm
-    list_display = ["thumbnail", "name", "slug", "price", "updated_at"]
+    list_display = ["thumbnail", "name", "slug", "price", "archived", "updated_at"]
+    list_filter = ["archived"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["thumbnail"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Product]:
-        return selectors.product_list()
+        return selectors.product_list(include_archived=True)
 
     @admin.display(description="Image")
     def thumbnail(self, obj: Product) -> str:
@@ -45,7 +49,7 @@ class ProductAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Product, form: Any, change: bool) -> None:
         # Through the service; the form field already validated the image (once).
-        fields = {name: form.cleaned_data[name] for name in ProductAdminForm.Meta.fields}
+        fields = {name: form.cleaned_data[name] for name in Product.EDITABLE_FIELDS}
         image = form.cleaned_data.get("upload")
         services.product_update(user=request.user, product=obj, image=image, **fields)
 
@@ -83,3 +87,16 @@ class OrderAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
         return selectors.order_list(user=request.user)
+
+
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class ShopUserAdmin(UserAdmin):
+    actions = ["revoke_api_tokens"]
+
+    @admin.action(description="Revoke all API tokens of the selected users")
+    def revoke_api_tokens(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        revoked = sum(revoke_tokens(user) for user in queryset)
+        self.message_user(request, f"{revoked} API token(s) revoked.", messages.SUCCESS)

@@ -13,6 +13,7 @@ class CoreConfig(AppConfig):
         from media_store.purposes import register_purpose
         from media_store.signals import delete_stored_files_with
 
+        from . import tasks  # noqa: F401  (registers the periodic task)
         from .models import OrderImage, Product
         from .services import ORDER_IMAGES, PRODUCT_IMAGE
 

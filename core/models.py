@@ -10,6 +10,9 @@ from media_store.models import StoredFile
 
 
 class Product(models.Model):
+    #: What staff edit (API and admin); the image is handled beside them.
+    EDITABLE_FIELDS = ("name", "slug", "description", "price", "archived")
+
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=200, unique=True)
     description = models.TextField(blank=True)
@@ -18,6 +21,10 @@ class Product(models.Model):
     )
     image = models.OneToOneField(
         StoredFile, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    archived = models.BooleanField(
+        default=False,
+        help_text="Hidden from the shop and no longer orderable; kept for the orders it is on.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -84,3 +91,28 @@ class OrderImage(models.Model):
 
     def __str__(self) -> str:
         return f"Image {self.position + 1} of {self.order}"
+
+
+class IdempotencyRecord(models.Model):
+    """One ``Idempotency-Key`` a user sent, claimed before the work runs (see core.idempotency).
+
+    ``result_id`` is set in the same transaction that creates the result, so a record
+    without it after ``claimed_at`` + the claim timeout belongs to a request that died
+    and created nothing.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    scope = models.CharField(max_length=40)
+    fingerprint = models.CharField(max_length=64)
+    result_id = models.BigIntegerField(null=True, blank=True)
+    claimed_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="one_idempotency_record_per_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key} by {self.user_id}"

@@ -13,8 +13,10 @@ from django.db.models import Prefetch, QuerySet
 from .models import Order, OrderImage, OrderLine, Product
 
 
-def product_list() -> QuerySet[Product]:
-    return Product.objects.select_related("image").prefetch_related("image__renditions")
+def product_list(*, include_archived: bool = False) -> QuerySet[Product]:
+    """Products on sale; ``include_archived`` adds archived ones (staff, admin)."""
+    products = Product.objects.select_related("image").prefetch_related("image__renditions")
+    return products if include_archived else products.filter(archived=False)
 
 
 def order_list(*, user: Any, own_only: bool = False) -> QuerySet[Order]:

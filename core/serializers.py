@@ -10,8 +10,9 @@ from rest_framework import serializers
 from media_store.conf import upload_limits
 from media_store.web.fields import StoredImageField
 
+from . import lines as line_rules
+from .lines import LineRequest
 from .models import Order, OrderImage, OrderLine, Product
-from .services import LineRequest
 
 
 class ProductSerializer(serializers.ModelSerializer):
@@ -19,7 +20,7 @@ class ProductSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Product
-        fields = ["id", "name", "slug", "description", "price", "image", "created_at", "updated_at"]
+        fields = ["id", *Product.EDITABLE_FIELDS, "image", "created_at", "updated_at"]
 
 
 class ProductWriteSerializer(serializers.ModelSerializer):
@@ -34,7 +35,7 @@ class ProductWriteSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Product
-        fields = ["name", "slug", "description", "price", "image", "upload", "remove_image"]
+        fields = [*Product.EDITABLE_FIELDS, "image", "upload", "remove_image"]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("image") is not None and attrs.get("upload") is not None:
@@ -42,14 +43,6 @@ class ProductWriteSerializer(serializers.ModelSerializer):
                 "Send either an image file or an upload id, not both."
             )
         return attrs
-
-    def validate_slug(self, value: str) -> str:
-        clash = Product.objects.filter(slug=value)
-        if self.instance is not None:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise serializers.ValidationError("A product with this slug already exists.")
-        return value
 
 
 class OrderLineSerializer(serializers.ModelSerializer):
@@ -70,9 +63,11 @@ class OrderImageSerializer(serializers.ModelSerializer):
 
 class OrderSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.get_username", read_only=True)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
     lines = OrderLineSerializer(many=True, read_only=True)
     images = OrderImageSerializer(many=True, read_only=True)
-    total = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    # No digit limit: any total of saved lines can be rendered (see core.lines).
+    total = serializers.DecimalField(max_digits=None, decimal_places=2, read_only=True)
 
     class Meta:
         model = Order
@@ -80,6 +75,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "id",
             "owner",
             "status",
+            "status_display",
             "note",
             "lines",
             "total",
@@ -97,33 +93,44 @@ class OrderStatusSerializer(serializers.ModelSerializer):
 
 
 class LineInputSerializer(serializers.Serializer):
-    product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all())
-    quantity = serializers.IntegerField(min_value=1, max_value=1000)
+    product = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(min_value=1)
+
+
+LINES_EXAMPLE = 'Send lines as a JSON list, e.g. [{"product": 1, "quantity": 2}].'
 
 
 @extend_schema_field(LineInputSerializer(many=True))
 class JSONLinesField(serializers.Field):
-    """Order lines as a list, or as a JSON string (how multipart forms can send a list)."""
+    """Order lines as a list, or as a JSON string (how multipart forms can send a list).
+
+    Only the shape is checked here; :mod:`core.lines` holds the rules. The line
+    count is checked before any line is, so a huge list costs nothing.
+    """
 
     def to_internal_value(self, data: Any) -> list[LineRequest]:
         if isinstance(data, str):
             try:
                 data = json.loads(data)
-            except ValueError as exc:
-                raise serializers.ValidationError(
-                    'Send lines as JSON, e.g. [{"product": 1, "quantity": 2}].'
-                ) from exc
-        if not isinstance(data, list) or not data:
-            raise serializers.ValidationError("An order needs at least one line.")
+            except (ValueError, RecursionError) as exc:
+                raise serializers.ValidationError(LINES_EXAMPLE) from exc
+        if not isinstance(data, list):
+            raise serializers.ValidationError(LINES_EXAMPLE)
+        line_rules.check_count(len(data))
+        if not all(isinstance(line, dict) and _flat(line) for line in data):
+            raise serializers.ValidationError(LINES_EXAMPLE)
         lines = LineInputSerializer(data=data, many=True)
         lines.is_valid(raise_exception=True)
-        products = [line["product"].pk for line in lines.validated_data]
-        if len(products) != len(set(products)):
-            raise serializers.ValidationError("Each product may appear on one line only.")
-        return [LineRequest(**line) for line in lines.validated_data]
+        return line_rules.resolve(
+            [(line["product"], line["quantity"]) for line in lines.validated_data]
+        )
 
     def to_representation(self, value: Any) -> Any:  # pragma: no cover - write only
         return value
+
+
+def _flat(line: dict[str, Any]) -> bool:
+    return not any(isinstance(value, dict | list) for value in line.values())
 
 
 class OrderCreateSerializer(serializers.Serializer):

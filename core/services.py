@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from media_store.intake import ImageSource, accept_images
 
+from . import lines as line_rules
+from .errors import ProductInUse, SlugTaken
+from .idempotency import NO_CLAIM, Claim, Outcome, fingerprint, run_once
+from .lines import LineRequest
 from .models import Order, OrderImage, OrderLine, Product
 
 #: Upload purposes (registered in ``CoreConfig.ready``).
@@ -42,13 +45,33 @@ def product_create(
     price: Decimal,
     description: str = "",
     slug: str = "",
+    archived: bool = False,
     image: ImageSource | None = None,
     upload: uuid.UUID | None = None,
     remove_image: bool = False,
+    claim: Claim = NO_CLAIM,
 ) -> Product:
     """Create a product, with an image from a file or a direct ``upload`` id."""
-    fields = {"name": name, "price": price, "description": description, "slug": slug}
-    return _save_product(Product(), fields, user=user, image=image, upload=upload)
+    fields = {
+        "name": name,
+        "price": price,
+        "description": description,
+        "slug": slug,
+        "archived": archived,
+    }
+    return _save_product(Product(), fields, user=user, image=image, upload=upload, claim=claim)
+
+
+def product_create_once(*, user: Any, idempotency_key: str | None, **data: Any) -> Outcome[Product]:
+    """:func:`product_create`, once per ``idempotency_key`` (when one is given)."""
+    return run_once(
+        user=user,
+        key=idempotency_key,
+        scope="product.create",
+        fingerprint=fingerprint(**data),
+        create=lambda claim: product_create(user=user, claim=claim, **data),
+        load=lambda pk: Product.objects.filter(pk=pk).first(),
+    )
 
 
 def product_update(
@@ -78,32 +101,80 @@ def _save_product(
     image: ImageSource | None,
     upload: uuid.UUID | None,
     remove_image: bool = False,
+    claim: Claim = NO_CLAIM,
 ) -> Product:
+    for name, value in fields.items():
+        setattr(product, name, value)
+    if product.slug:
+        check_slug_free(product.slug, exclude_pk=product.pk)
     files = [image] if image is not None else []
     uploads = [upload] if upload is not None else []
-    with (
-        accept_images(owner=user, purpose=PRODUCT_IMAGE, files=files, upload_ids=uploads) as new,
-        transaction.atomic(),
-    ):
-        for name, value in fields.items():
-            setattr(product, name, value)
-        if not product.slug:
-            product.slug = unique_slug(product.name, exclude_pk=product.pk)
-        old_image = product.image
-        if new:
-            product.image = new[0].save()
-        elif remove_image:
-            product.image = None
-        product.save()
-        if old_image is not None and old_image != product.image:
-            old_image.delete()  # its objects go once this commits
+    try:
+        with (
+            accept_images(
+                owner=user, purpose=PRODUCT_IMAGE, files=files, upload_ids=uploads
+            ) as new,
+            transaction.atomic(),
+        ):
+            if not product.slug:
+                product.slug = unique_slug(product.name, exclude_pk=product.pk)
+            old_image = product.image
+            if new:
+                product.image = new[0].save()
+            elif remove_image:
+                product.image = None
+            product.save()
+            if old_image is not None and old_image != product.image:
+                old_image.delete()  # its objects go once this commits
+            claim.record(product)
+    except IntegrityError:
+        # Another request took the slug between the check and the insert.
+        check_slug_free(product.slug, exclude_pk=product.pk)
+        raise
     return product
 
 
-@dataclass(frozen=True)
-class LineRequest:
-    product: Product
-    quantity: int
+def check_slug_free(slug: str, *, exclude_pk: int | None = None) -> None:
+    if Product.objects.filter(slug=slug).exclude(pk=exclude_pk).exists():
+        raise SlugTaken(
+            f"A product with the slug {slug!r} already exists. Choose another slug, "
+            "or leave it out to have one made from the name.",
+            field="slug",
+        )
+
+
+def product_delete(*, product: Product) -> None:
+    """Delete a product that is on no order; one that is must be archived instead."""
+    orders = OrderLine.objects.filter(product=product).values("order").distinct().count()
+    if orders:
+        raise ProductInUse(
+            f"{product.name} is on {orders} order{'s' if orders != 1 else ''} and cannot be "
+            'deleted. Archive it instead (PATCH {"archived": true}): it disappears from the '
+            "shop and the orders keep it."
+        )
+    product.delete()
+
+
+def order_create_once(
+    *,
+    user: Any,
+    idempotency_key: str | None,
+    lines: Sequence[LineRequest],
+    note: str = "",
+    images: Sequence[IO[bytes]] = (),
+    uploads: Sequence[uuid.UUID] = (),
+) -> Outcome[Order]:
+    """:func:`order_create`, once per ``idempotency_key`` (when one is given)."""
+    return run_once(
+        user=user,
+        key=idempotency_key,
+        scope="order.create",
+        fingerprint=fingerprint(lines=lines, note=note, images=images, uploads=uploads),
+        create=lambda claim: order_create(
+            user=user, lines=lines, note=note, images=images, uploads=uploads, claim=claim
+        ),
+        load=lambda pk: Order.objects.filter(pk=pk, owner=user).first(),
+    )
 
 
 def order_create(
@@ -113,8 +184,10 @@ def order_create(
     note: str = "",
     images: Sequence[IO[bytes]] = (),
     uploads: Sequence[uuid.UUID] = (),
+    claim: Claim = NO_CLAIM,
 ) -> Order:
     """Create an order with its lines and private images, all or nothing."""
+    line_rules.check(lines)
     with (
         accept_images(owner=user, purpose=ORDER_IMAGES, files=images, upload_ids=uploads) as new,
         transaction.atomic(),
@@ -133,6 +206,7 @@ def order_create(
             OrderImage(order=order, file=image.save(), position=position)
             for position, image in enumerate(new)
         )
+        claim.record(order)
     return order
 
 

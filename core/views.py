@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
-from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
+from config.parsers import BoundedFormParser, BoundedJSONParser
 from media_store.web.parsers import LimitedMultiPartParser
 
 from . import selectors, services
+from .idempotency import Outcome
 from .models import Order, Product
 from .permissions import StaffWriteOrReadOnly
 from .serializers import (
@@ -25,19 +26,33 @@ from .serializers import (
     ProductWriteSerializer,
 )
 
-UPLOAD_PARSERS = [LimitedMultiPartParser, FormParser, JSONParser]
+UPLOAD_PARSERS = [LimitedMultiPartParser, BoundedFormParser, BoundedJSONParser]
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    description="Any unique string (e.g. a UUID) per intended request: sending the same "
+    "request again with it (within IDEMPOTENCY_WINDOW_HOURS, 24 by default) returns the "
+    "first response and creates nothing; the same key with another request is a 422.",
+)
 
 
 class UploadThrottleMixin:
-    """Throttle only the requests that upload (scope ``uploads``)."""
+    """Throttle only the requests that may upload (scope ``uploads``)."""
 
     throttle_scope = "uploads"
-    upload_actions = ("create", "update", "partial_update")
+    upload_actions: tuple[str, ...] = ("create", "update", "partial_update")
 
     def get_throttles(self) -> list[Any]:
         if getattr(self, "action", None) in self.upload_actions:
             return [ScopedRateThrottle()]
         return []
+
+
+def created(outcome: Outcome[Any], body: Any) -> Response:
+    """201 for a new object; a replayed one says so (``Idempotent-Replayed: true``)."""
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
+    return Response(body, status=status.HTTP_201_CREATED, headers=headers)
 
 
 class ProductViewSet(UploadThrottleMixin, viewsets.ModelViewSet):
@@ -48,23 +63,30 @@ class ProductViewSet(UploadThrottleMixin, viewsets.ModelViewSet):
     serializer_class = ProductSerializer
 
     def get_queryset(self) -> QuerySet[Product]:
-        return selectors.product_list()
+        return selectors.product_list(include_archived=self.request.user.is_staff)
 
     def get_serializer_class(self) -> type:
         if self.action in ("create", "update", "partial_update"):
             return ProductWriteSerializer
         return ProductSerializer
 
-    def _respond(self, product: Product, status_code: int) -> Response:
-        body = ProductSerializer(product, context=self.get_serializer_context()).data
-        return Response(body, status=status_code)
+    def _body(self, product: Product) -> Any:
+        return ProductSerializer(product, context=self.get_serializer_context()).data
 
-    @extend_schema(request=ProductWriteSerializer, responses={201: ProductSerializer})
+    @extend_schema(
+        request=ProductWriteSerializer,
+        responses={201: ProductSerializer},
+        parameters=[IDEMPOTENCY_KEY],
+    )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = ProductWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        product = services.product_create(user=request.user, **data.validated_data)
-        return self._respond(product, status.HTTP_201_CREATED)
+        outcome = services.product_create_once(
+            user=request.user,
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            **data.validated_data,
+        )
+        return created(outcome, self._body(outcome.result))
 
     @extend_schema(request=ProductWriteSerializer, responses={200: ProductSerializer})
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -74,7 +96,11 @@ class ProductViewSet(UploadThrottleMixin, viewsets.ModelViewSet):
         )
         data.is_valid(raise_exception=True)
         product = services.product_update(user=request.user, product=product, **data.validated_data)
-        return self._respond(product, status.HTTP_200_OK)
+        return Response(self._body(product))
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        services.product_delete(product=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class OrderViewSet(
@@ -90,6 +116,7 @@ class OrderViewSet(
     permission_classes = [permissions.IsAuthenticated]
     parser_classes = UPLOAD_PARSERS
     serializer_class = OrderSerializer
+    upload_actions = ("create",)  # a status change uploads nothing
 
     def get_queryset(self) -> QuerySet[Order]:
         if getattr(self, "swagger_fake_view", False):  # schema generation
@@ -101,17 +128,24 @@ class OrderViewSet(
             return [permissions.IsAdminUser()]
         return super().get_permissions()
 
-    def _respond(self, order: Order, status_code: int) -> Response:
+    def _body(self, order: Order) -> Any:
         order = self.get_queryset().get(pk=order.pk)
-        body = OrderSerializer(order, context=self.get_serializer_context()).data
-        return Response(body, status=status_code)
+        return OrderSerializer(order, context=self.get_serializer_context()).data
 
-    @extend_schema(request=OrderCreateSerializer, responses={201: OrderSerializer})
+    @extend_schema(
+        request=OrderCreateSerializer,
+        responses={201: OrderSerializer},
+        parameters=[IDEMPOTENCY_KEY],
+    )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = OrderCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        order = services.order_create(user=request.user, **data.validated_data)
-        return self._respond(order, status.HTTP_201_CREATED)
+        outcome = services.order_create_once(
+            user=request.user,
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            **data.validated_data,
+        )
+        return created(outcome, self._body(outcome.result))
 
     @extend_schema(request=OrderStatusSerializer, responses={200: OrderSerializer})
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -119,4 +153,4 @@ class OrderViewSet(
         data = OrderStatusSerializer(order, data=request.data)
         data.is_valid(raise_exception=True)
         order = services.order_set_status(order=order, **data.validated_data)
-        return self._respond(order, status.HTTP_200_OK)
+        return Response(self._body(order))

@@ -156,7 +156,8 @@ def test_slug_is_generated_and_unique(staff):
     clash = client_for(staff).post(
         "/api/core/products/", {"name": "x", "price": "1", "slug": "blue-mug"}
     )
-    assert clash.status_code == 400 and "slug" in clash.json()
+    assert clash.status_code == 409
+    assert clash.json()["field"] == "slug" and "'blue-mug' already exists" in clash.json()["detail"]
 
 
 def test_remove_image(staff, local_media):

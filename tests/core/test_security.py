@@ -28,7 +28,7 @@ def order_data(product, *files):
 
 def test_session_uploads_need_a_csrf_token(user, product):
     client = APIClient(enforce_csrf_checks=True)
-    assert client.login(username="alice", password="pw-alice-123")
+    client.force_login(user)
     response = client.post("/api/core/orders/", order_data(product), format="multipart")
     assert response.status_code == 403 and "CSRF" in response.json()["detail"]
     assert StoredFile.objects.count() == 0

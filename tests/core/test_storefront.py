@@ -34,4 +34,14 @@ def test_openapi_schema_and_docs_page(client):
     text = schema.content.decode()
     for path in ("/api/core/products/", "/api/core/orders/", "/api/media/uploads/"):
         assert path in text
-    assert client.get("/api/docs/").status_code == 200
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+
+
+def test_api_docs_load_pinned_assets_from_our_own_static_files(client):
+    from django.contrib.staticfiles import finders
+
+    page = client.get("/api/docs/").content.decode()
+    assert "cdn.jsdelivr" not in page and "@latest" not in page
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
+    assert finders.find("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")

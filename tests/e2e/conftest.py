@@ -17,11 +17,11 @@ from tests.support.s3 import S3Server
 
 CREATE_USERS = """
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 User = get_user_model()
 for name, staff in (("staff", True), ("alice", False), ("bob", False)):
     user = User.objects.create_user(name, password="e2e-pw-" + name, is_staff=staff)
-    print("TOKEN", name, Token.objects.create(user=user).key)
+    print("TOKEN", name, AuthToken.objects.create(user=user)[1])
 """
 
 

@@ -61,6 +61,24 @@ def sign_in(page, server, username: str) -> None:
     page.wait_for_url(server.url("/"))
 
 
+def page_server(deployment, **env: str):
+    """An instance serving the page, whose origin the bucket's CORS rules allow."""
+    server = deployment.server(**PAGE_ENV, **env)
+    apply_cors(deployment.s3.client(), deployment.bucket, [server.base_url])
+    return server.start(collectstatic=True)
+
+
+def add_product(server, deployment, name: str, price: str, files=None) -> dict:
+    """A product created by staff through the API (multipart when it has an image)."""
+    fields = {"name": name, "price": price}
+    body = {"fields": fields, "files": files} if files else {"json_body": fields}
+    created = request(
+        "POST", server.url("/api/core/products/"), token=deployment.tokens["staff"], **body
+    )
+    assert created.status == 201, created.body
+    return created.json()
+
+
 def images_loaded(page, selector: str) -> list[int]:
     return page.eval_on_selector_all(
         selector, "els => els.map(e => e.complete ? e.naturalWidth : 0)"
@@ -68,17 +86,14 @@ def images_loaded(page, selector: str) -> list[int]:
 
 
 def test_order_with_two_images_through_the_page(deployment, browser, page, tmp_path, figures):
-    server = deployment.server(**PAGE_ENV)
-    apply_cors(deployment.s3.client(), deployment.bucket, [server.base_url])
-    server.start(collectstatic=True)
-    created = request(
-        "POST",
-        server.url("/api/core/products/"),
-        token=deployment.tokens["staff"],
-        fields={"name": "Framed print", "price": "25.00"},
+    server = page_server(deployment)
+    created = add_product(
+        server,
+        deployment,
+        "Framed print",
+        "25.00",
         files=[("image", "print.jpg", image_bytes("JPEG", size=(900, 600)), "image/jpeg")],
     )
-    assert created.status == 201, created.body
 
     sign_in(page, server, "alice")
     page.wait_for_function("() => [...document.images].every(i => i.complete)")
@@ -86,7 +101,7 @@ def test_order_with_two_images_through_the_page(deployment, browser, page, tmp_p
     assert grid[0] > 0 and grid[1].endswith(".jpg")  # the original until renditions are made
 
     worker = deployment.worker().start()
-    product = f"/api/core/products/{created.json()['id']}/"
+    product = f"/api/core/products/{created['id']}/"
     deadline = time.monotonic() + 60
     while request("GET", server.url(product)).json()["image"]["srcset"] == "":
         assert time.monotonic() < deadline, worker.log_tail()
@@ -140,9 +155,7 @@ def test_order_with_two_images_through_the_page(deployment, browser, page, tmp_p
 
 
 def test_an_upload_the_bucket_refuses_is_shown_clearly(deployment, page, tmp_path):
-    server = deployment.server(**PAGE_ENV, MEDIA_MAX_UPLOAD_BYTES="200000")
-    apply_cors(deployment.s3.client(), deployment.bucket, [server.base_url])
-    server.start(collectstatic=True)
+    server = page_server(deployment, MEDIA_MAX_UPLOAD_BYTES="200000")
     sign_in(page, server, "bob")
     page.wait_for_selector("select[name=product] option", state="attached")
 
@@ -177,12 +190,7 @@ def test_without_s3_the_page_posts_through_the_api(deployment, page, tmp_path):
     """Development mode (local disk): the same form falls back to a multipart POST."""
     server = deployment.server(**PAGE_ENV, USE_S3="False", DEBUG="True")
     server.start(collectstatic=True)
-    request(
-        "POST",
-        server.url("/api/core/products/"),
-        token=deployment.tokens["staff"],
-        json_body={"name": "Local poster", "price": "3.00"},
-    )
+    add_product(server, deployment, "Local poster", "3.00")
     sign_in(page, server, "bob")
     path = tmp_path / "local.png"
     path.write_bytes(image_bytes("PNG", size=(120, 80)))
@@ -195,3 +203,62 @@ def test_without_s3_the_page_posts_through_the_api(deployment, page, tmp_path):
         "() => [...document.querySelectorAll('#order-result img')].every(i => i.complete)"
     )
     assert all(width > 0 for width in images_loaded(page, "#order-result img"))
+
+
+def alice_order_ids(server, deployment) -> list[int]:
+    listed = request("GET", server.url("/api/core/orders/"), token=deployment.tokens["alice"])
+    return [order["id"] for order in listed.json()["results"]]
+
+
+def test_double_submits_and_retries_place_one_order_and_list_it(deployment, page, tmp_path):
+    """Idempotency-Key per submission: a second submit or a retry never makes a second order."""
+    server = page_server(deployment)
+    add_product(server, deployment, "Once only", "4.00")
+    before = alice_order_ids(server, deployment)
+    sign_in(page, server, "alice")
+    path = tmp_path / "once.png"
+    path.write_bytes(image_bytes("PNG", size=(120, 80)))
+
+    # 1. Two submissions in the same instant (a double click, a double tap), then a dblclick.
+    page.select_option("select[name=product]", label="Once only (4.00)")
+    page.set_input_files("input[name=images]", [str(path)])
+    page.eval_on_selector("#order-form", "form => { form.requestSubmit(); form.requestSubmit(); }")
+    page.wait_for_selector("#order-result img.order-image", timeout=30_000)
+    page.dblclick("#order-form button[type=submit]")
+    page.wait_for_function("() => !document.querySelector('#order-form button').disabled")
+    after_double = alice_order_ids(server, deployment)
+    new = [order for order in after_double if order not in before]
+    assert len(new) == 2  # the double submit made one; the dblclick after it a second one
+    listed = page.eval_on_selector_all(
+        "#orders [data-order]", "items => items.map(i => +i.dataset.order)"
+    )
+    assert listed[:2] == sorted(new, reverse=True)  # "Your orders" shows them, newest first
+
+    # 2. The order is created but the answer is lost; the customer presses the button again.
+    lost: list[int] = []
+
+    def lose_first_answer(route) -> None:
+        if lost:
+            route.continue_()
+            return
+        answer = route.fetch()
+        lost.append(answer.status)
+        route.abort("connectionreset")
+
+    page.route("**/api/core/orders/", lose_first_answer)
+    page.fill("textarea[name=note]", "retry me")
+    page.click("#order-form button[type=submit]")
+    page.wait_for_selector("#order-error:not([hidden])", timeout=30_000)
+    assert lost == [201]  # the server did create it
+    page.click("#order-form button[type=submit]")  # same submission: same key, same uploads
+    page.wait_for_function(
+        "() => document.querySelector('#order-status').textContent.includes('placed')"
+    )
+    final = alice_order_ids(server, deployment)
+    retried = [order for order in final if order not in after_double]
+    assert len(retried) == 1, final
+    assert page.text_content("#order-status") == f"Order #{retried[0]} placed."
+    listed = page.eval_on_selector_all(
+        "#orders [data-order]", "items => items.map(i => +i.dataset.order)"
+    )
+    assert listed.count(retried[0]) == 1 and listed[0] == retried[0]

@@ -155,7 +155,7 @@ def test_healthz_and_readyz(client, local_media):
     storage_probe.reset()
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["storage"] == "ok"
+    assert ready.status_code == 200 and ready.json() == {"status": "ok"}
 
 
 @pytest.mark.s3
@@ -170,7 +170,7 @@ def test_readyz_reports_a_down_store(client, s3, settings, tmp_path):
     assert client.get("/readyz").status_code == 200  # cached for a few seconds
     storage_probe.reset()
     down = client.get("/readyz")
-    assert down.status_code == 503 and down.json()["storage"].startswith("error")
+    assert down.status_code == 503 and down.json() == {"status": "unavailable"}
     assert client.get("/healthz").status_code == 200
     storage_probe.reset()
 
@@ -205,3 +205,26 @@ def test_storage_check_reports_a_missing_private_bucket(s3, settings, tmp_path):
     with pytest.raises(CommandError):
         call_command("storage_check", stdout=out)
     assert "FAIL bucket reachable: HEAD no-such-private-bucket answered 404" in out.getvalue()
+
+
+@pytest.mark.s3
+@pytest.mark.parametrize("whole_bucket", [True, False], ids=["whole-bucket", "public-paths"])
+def test_storage_check_warns_when_the_cdn_serves_private_objects(
+    s3, s3_server, settings, tmp_path, whole_bucket
+):
+    from tests.support.cdn import Cdn
+
+    run("configure_bucket")
+    cdn = Cdn(s3_server.client(), s3.bucket, None if whole_bucket else ["media/", "static/"])
+    try:
+        settings.STORAGES = storages_for(s3.s3_settings(custom_domain=cdn.domain), tmp_path)
+        out, _ = run("storage_check")  # a warning, not a failure
+    finally:
+        cdn.close()
+    assert "All storage checks passed." in out
+    if whole_bucket:
+        assert "WARN CDN does not serve private/" in out and "1 warning(s)" in out
+        assert "restrict the CDN" in out and "media/ and static/" in out
+    else:
+        assert "ok   CDN does not serve private/" in out and "WARN" not in out
+    assert s3.keys() == []

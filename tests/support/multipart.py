@@ -6,7 +6,7 @@ import json
 import urllib.error
 import urllib.request
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -15,6 +15,7 @@ class ApiResponse:
     status: int
     body: bytes
     seconds: float
+    headers: dict[str, str] = field(default_factory=dict)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -28,9 +29,9 @@ def encode_multipart(
     for name, value in fields.items():
         disposition = f'Content-Disposition: form-data; name="{name}"'
         parts.append(f"--{boundary}\r\n{disposition}\r\n\r\n{value}\r\n".encode())
-    for field, filename, data, content_type in files:
+    for field_name, filename, data, content_type in files:
         header = (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; '
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field_name}"; '
             f'filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'
         )
         parts.append(header.encode() + data + b"\r\n")
@@ -62,6 +63,10 @@ def request(
     req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as response:
-            return ApiResponse(response.status, response.read(), time.monotonic() - started)
+            body = response.read()
+            return ApiResponse(
+                response.status, body, time.monotonic() - started, dict(response.headers)
+            )
     except urllib.error.HTTPError as err:
-        return ApiResponse(err.code, err.read(), time.monotonic() - started)
+        body = err.read()
+        return ApiResponse(err.code, body, time.monotonic() - started, dict(err.headers))

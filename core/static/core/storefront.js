@@ -1,6 +1,9 @@
 // Order form: images go straight to the bucket (presigned POST) with a progress bar,
 // then the order is created from the upload ids. Without S3 (development), the
 // files are posted to the API instead, with the same progress bar.
+// Each submission carries an Idempotency-Key. A retry of the same submission (after
+// a network error, or a second click) sends the same key and the same uploads, so
+// the server creates the order once; changing the form starts a new submission.
 (function () {
   "use strict";
   const form = document.getElementById("order-form");
@@ -11,6 +14,16 @@
   const statusBox = document.getElementById("order-status");
   const result = document.getElementById("order-result");
   const button = form.querySelector("button[type=submit]");
+  const ordersList = document.getElementById("orders");
+  let submission = null; // {key, uploads}: kept until the order is placed or the form changes
+  let busy = false;
+  form.addEventListener("input", () => { submission = null; });
+  form.addEventListener("change", () => { submission = null; });
+
+  function newKey() {
+    if (crypto.randomUUID) return crypto.randomUUID();
+    return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+  }
 
   function csrfToken() {
     const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -36,11 +49,14 @@
     return fallback;
   }
 
-  async function api(url, payload) {
+  async function api(url, payload, extraHeaders) {
     const response = await fetch(url, {
       method: "POST",
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken(), Accept: "application/json" },
+      headers: Object.assign(
+        { "Content-Type": "application/json", "X-CSRFToken": csrfToken(), Accept: "application/json" },
+        extraHeaders || {},
+      ),
       body: JSON.stringify(payload),
     });
     const body = await response.json().catch(() => null);
@@ -99,22 +115,41 @@
     return ids;
   }
 
+  function orderImage(item, className) {
+    const img = document.createElement("img");
+    img.src = item.image.url;
+    img.alt = item.image.name;
+    img.width = item.image.width;
+    img.height = item.image.height;
+    if (className) img.className = className;
+    return img;
+  }
+
+  // The new order goes to the top of "Your orders" (once, even when replayed).
+  function listOrder(order) {
+    if (!ordersList || ordersList.querySelector('[data-order="' + order.id + '"]')) return;
+    ordersList.querySelectorAll("li:not([data-order])").forEach((empty) => empty.remove());
+    const item = document.createElement("li");
+    item.className = "card order";
+    item.dataset.order = order.id;
+    const title = document.createElement("strong");
+    title.textContent = "Order #" + order.id;
+    const thumbs = document.createElement("div");
+    thumbs.className = "thumbs";
+    order.images.forEach((image) => thumbs.appendChild(orderImage(image)));
+    item.append(title, " · " + order.status_display, thumbs);
+    ordersList.prepend(item);
+  }
+
   function showOrder(order) {
     statusBox.textContent = "Order #" + order.id + " placed.";
-    result.replaceChildren();
-    order.images.forEach((item) => {
-      const img = document.createElement("img");
-      img.src = item.image.url;
-      img.alt = item.image.name;
-      img.width = item.image.width;
-      img.height = item.image.height;
-      img.className = "order-image";
-      result.appendChild(img);
-    });
+    result.replaceChildren(...order.images.map((item) => orderImage(item, "order-image")));
+    listOrder(order);
   }
 
   form.addEventListener("submit", async function (event) {
     event.preventDefault();
+    if (busy) return; // a second click while the first submission runs
     errorBox.hidden = true;
     statusBox.textContent = "";
     const files = Array.from(form.elements.images.files);
@@ -135,29 +170,41 @@
     };
     setProgress(0);
     button.disabled = true;
+    busy = true;
+    if (!submission) submission = { key: newKey(), uploads: null };
+    const idempotency = { "Idempotency-Key": submission.key };
     try {
-      const ids = await uploadDirect(files, tracker);
+      const ids = submission.uploads || (await uploadDirect(files, tracker));
       let response;
       if (ids) {
+        submission.uploads = ids; // a retry reuses them: same request, same key
         statusBox.textContent = "Checking images…";
-        response = await api("/api/core/orders/", { lines: lines, note: note, uploads: ids });
+        response = await api("/api/core/orders/", { lines: lines, note: note, uploads: ids }, idempotency);
       } else {
         const data = new FormData();
         data.append("lines", JSON.stringify(lines));
         data.append("note", note);
         files.forEach((file) => data.append("images", file));
         const xhr = await send("/api/core/orders/", data, (fraction) => setProgress(fraction), {
-          "X-CSRFToken": csrfToken(), Accept: "application/json",
+          "X-CSRFToken": csrfToken(), Accept: "application/json", ...idempotency,
         });
         response = { status: xhr.status, body: JSON.parse(xhr.responseText || "null") };
       }
-      if (response.status !== 201) throw new Error(apiMessage(response.body, "The order could not be placed."));
+      if (response.status !== 201) {
+        // Refused for good (4xx): a retry needs new input, so the next try is a new
+        // submission. Outages (5xx) and a twin still running can be retried as they are.
+        const running = response.body && response.body.code === "idempotency_in_progress";
+        if (response.status < 500 && !running) submission = null;
+        throw new Error(apiMessage(response.body, "The order could not be placed."));
+      }
       setProgress(1);
+      submission = null;
       showOrder(response.body);
     } catch (error) {
       showError(error.message);
     } finally {
       button.disabled = false;
+      busy = false;
     }
   });
 })();

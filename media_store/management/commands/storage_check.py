@@ -25,6 +25,10 @@ class CheckFailed(Exception):
         self.problem, self.fix = problem, fix
 
 
+class CheckWarning(CheckFailed):
+    """Something to fix that does not stop the app from working."""
+
+
 def _http_get(url: str) -> tuple[int, bytes]:
     try:
         with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT) as response:  # noqa: S310 - our bucket URL
@@ -57,19 +61,25 @@ class Command(BaseCommand):
             )
             return
         public = storage_for(StoredFile.Visibility.PUBLIC)
-        failures = 0
+        failures = warnings = 0
         checks: list[tuple[str, Callable[[], str]]] = [
             ("bucket reachable", self.check_bucket),
             ("public round trip and URL", self.check_public),
             ("private round trip, signed URL, privacy", self.check_private),
             ("CORS matches CORS_ALLOWED_ORIGINS", self.check_cors),
         ]
+        if public.custom_domain:
+            checks.append(("CDN does not serve private/", self.check_cdn))
         self.stdout.write(
             f"Checking bucket {public.bucket_name} at {public.endpoint_url or 'AWS S3'}"
         )
         for name, check in checks:
             try:
                 detail = check()
+            except CheckWarning as warning:
+                warnings += 1
+                self.stdout.write(self.style.WARNING(f"WARN {name}: {warning.problem}"))
+                self.stdout.write(f"     fix: {warning.fix}")
             except CheckFailed as failure:
                 failures += 1
                 self.stdout.write(self.style.ERROR(f"FAIL {name}: {failure.problem}"))
@@ -87,7 +97,8 @@ class Command(BaseCommand):
                 )
         if failures:
             raise CommandError(f"{failures} storage check(s) failed")
-        self.stdout.write(self.style.SUCCESS("All storage checks passed."))
+        note = f" {warnings} warning(s) above." if warnings else ""
+        self.stdout.write(self.style.SUCCESS("All storage checks passed.") + note)
 
     def check_bucket(self) -> str:
         """HEAD each bucket in use (the private one may be separate)."""
@@ -165,6 +176,24 @@ class Command(BaseCommand):
         finally:
             self._delete(StoredFile.Visibility.PRIVATE, key)
         return f"signed URLs expire after {settings.MEDIA_SIGNED_URL_EXPIRE}s"
+
+    def check_cdn(self) -> str:
+        """A CDN (AWS_S3_CUSTOM_DOMAIN) in front of the whole bucket serves private/ unsigned."""
+        public = storage_for(StoredFile.Visibility.PUBLIC)
+        private = storage_for(StoredFile.Visibility.PRIVATE)
+        key, body = self._round_trip(StoredFile.Visibility.PRIVATE)
+        try:
+            url = f"{public.url_protocol}//{public.custom_domain}/{private.location}/{key}"
+            status, fetched = _http_get(url)
+            if status == 200 and fetched == body:
+                raise CheckWarning(
+                    f"{url} served a private object through the CDN without a signature",
+                    f"restrict the CDN at {public.custom_domain} to the media/ and static/ "
+                    "paths (KOYEB_S3_SETUP.md, CDN / custom domain)",
+                )
+        finally:
+            self._delete(StoredFile.Visibility.PRIVATE, key)
+        return f"private objects are not served by {public.custom_domain}"
 
     def check_cors(self) -> str:
         wanted = set(settings.CORS_ALLOWED_ORIGINS)
