@@ -70,15 +70,18 @@ def run_once(
     user: Any,
     key: str | None,
     scope: str,
-    fingerprint: str,
+    fingerprint: Callable[[], str],
     create: Callable[[Claim], T],
     load: Callable[[int], T | None],
 ) -> Outcome[T]:
-    """``create`` once per (user, key); later calls get ``load(result id)`` back."""
+    """``create`` once per (user, key); later calls get ``load(result id)`` back.
+
+    ``fingerprint`` is only computed when there is a key (it reads every file).
+    """
     if key is None:
         return Outcome(create(NO_CLAIM), replayed=False)
     check_key(key)
-    record = _claim(user, key, scope, fingerprint)
+    record = _claim(user, key, scope, fingerprint())
     if record.result_id is not None:
         result = load(record.result_id)
         if result is None:

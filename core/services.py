@@ -68,7 +68,7 @@ def product_create_once(*, user: Any, idempotency_key: str | None, **data: Any) 
         user=user,
         key=idempotency_key,
         scope="product.create",
-        fingerprint=fingerprint(**data),
+        fingerprint=lambda: fingerprint(**data),
         create=lambda claim: product_create(user=user, claim=claim, **data),
         load=lambda pk: Product.objects.filter(pk=pk).first(),
     )
@@ -169,7 +169,7 @@ def order_create_once(
         user=user,
         key=idempotency_key,
         scope="order.create",
-        fingerprint=fingerprint(lines=lines, note=note, images=images, uploads=uploads),
+        fingerprint=lambda: fingerprint(lines=lines, note=note, images=images, uploads=uploads),
         create=lambda claim: order_create(
             user=user, lines=lines, note=note, images=images, uploads=uploads, claim=claim
         ),
