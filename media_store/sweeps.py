@@ -1,4 +1,4 @@
-"""Periodic upkeep run by the background worker, with no cron: both sweeps are idempotent."""
+"""Periodic upkeep run by the background worker, with no cron: every sweep is idempotent."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from .conf import media_setting
 from .direct import forget_uploads
 from .errors import StorageUnavailable
 from .inventory import find_orphans
-from .models import PendingUpload
+from .models import PendingUpload, Rendition, StoredFile
 from .services import delete_object
+from .tasks import make_renditions_later
 
 
 @background_task(every=timedelta(minutes=media_setting("MEDIA_UPLOAD_SWEEP_MINUTES")))
@@ -33,3 +34,21 @@ def sweep_orphans() -> int:
         if not delete_object(visibility, key):
             raise StorageUnavailable()
     return len(orphans)
+
+
+@background_task(every=timedelta(hours=1))
+def requeue_stuck_renditions() -> int:
+    """Queue again the renditions still pending an hour after their upload.
+
+    Their task gave up (the store was down through every retry) or was lost (a
+    backend without transactional enqueue); the task skips what is already done.
+    """
+    cutoff = timezone.now() - timedelta(hours=1)
+    stuck = (
+        StoredFile.objects.filter(renditions__state=Rendition.State.PENDING, created_at__lt=cutoff)
+        .distinct()
+        .only("pk")
+    )
+    for stored in stuck:
+        make_renditions_later(stored)
+    return len(stuck)

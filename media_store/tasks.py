@@ -14,9 +14,10 @@ from django.db import DatabaseError
 
 from jobs.tasks import background_task, defer
 
-from .errors import MediaError, StorageUnavailable
+from .errors import StorageUnavailable
 from .models import Rendition, StoredFile
 from .renditions import make_renditions
+from .s3 import NOT_FOUND_CODES, s3_error_code
 from .services import delete_object, write_object
 
 logger = logging.getLogger(__name__)
@@ -32,10 +33,15 @@ def make_renditions_for(file_id: str) -> dict[str, int]:
     try:
         with stored.storage.open(stored.key, "rb") as original:
             made = {r.width: r for r in make_renditions(original, [r.width for r in pending])}
-    except (BotoCoreError, ClientError, OSError) as exc:
+    except (FileNotFoundError, ClientError) as exc:
+        if isinstance(exc, ClientError) and s3_error_code(exc) not in NOT_FOUND_CODES:
+            raise StorageUnavailable() from exc
+        logger.error("renditions of %s failed: the original is missing", stored.key)
+        made = {}
+    except (BotoCoreError, OSError) as exc:
         raise StorageUnavailable() from exc
-    except MediaError as exc:
-        logger.error("renditions of %s failed: %s", stored.key, exc.message)
+    except Exception as exc:  # derived images: any other failure marks them failed, once
+        logger.exception("renditions of %s failed: %s", stored.key, exc)
         made = {}
     done = 0
     for rendition in pending:
