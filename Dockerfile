@@ -11,6 +11,8 @@ RUN STATIC_ON_S3=False USE_S3=False SECRET_KEY=build-only python manage.py colle
 RUN useradd --create-home app
 USER app
 EXPOSE 8000
+# For the web role. A worker container serves no HTTP: run it with --no-healthcheck
+# (Koyeb: no health check on the worker service); /readyz on the web says if it is alive.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
   CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz', timeout=4)"
 # The image runs either role: `scripts/start.sh web` (default; migrations first, as
