@@ -34,10 +34,6 @@ def beat(worker_id: str) -> None:
     )
 
 
-def forget_worker(worker_id: str) -> None:
-    WorkerHeartbeat.objects.filter(worker_id=worker_id).delete()
-
-
 def last_worker_seen() -> datetime | None:
     return WorkerHeartbeat.objects.aggregate(last=Max("last_seen"))["last"]
 

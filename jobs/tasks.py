@@ -33,6 +33,7 @@ def backoff_seconds(attempt: int) -> float:
 def background_task(
     *,
     retry_on: tuple[type[BaseException], ...] = (),
+    max_attempts: int | None = None,
     every: timedelta | None = None,
     **task_options: Any,
 ) -> Callable[[Callable[..., Any]], Task]:
@@ -40,8 +41,9 @@ def background_task(
 
     ``retry_on``: errors that mean "try again later" (the store or database was down).
     On one of those the task re-enqueues itself with ``run_after`` after a backoff,
-    up to ``JOBS_MAX_ATTEMPTS`` attempts in all, then lets the error stand. This
-    attempt's result is recorded as failed either way, with its traceback.
+    up to ``max_attempts`` (default ``JOBS_MAX_ATTEMPTS``) attempts in all, then lets
+    the error stand. This attempt's result is recorded as failed either way, with its
+    traceback.
 
     ``every``: run periodically (see :mod:`jobs.periodic`).
     """
@@ -53,7 +55,8 @@ def background_task(
             try:
                 return func(*args, **kwargs)
             except retry_on as exc:
-                _retry_later(the_task, attempt, args, kwargs, exc)
+                limit = max_attempts or int(jobs_setting("JOBS_MAX_ATTEMPTS"))
+                _retry_later(the_task, attempt, limit, args, kwargs, exc)
                 raise
             finally:
                 if every is not None:  # the next period is a periodic task's retry
@@ -68,9 +71,13 @@ def background_task(
 
 
 def _retry_later(
-    the_task: Task, attempt: int, args: tuple, kwargs: dict[str, Any], exc: BaseException
+    the_task: Task,
+    attempt: int,
+    limit: int,
+    args: tuple,
+    kwargs: dict[str, Any],
+    exc: BaseException,
 ) -> None:
-    limit = int(jobs_setting("JOBS_MAX_ATTEMPTS"))
     if attempt >= limit:
         logger.error("%s gave up after %d attempts: %s", the_task.name, attempt, exc)
         return

@@ -6,7 +6,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from threading import Lock
+from threading import Event, Lock, Thread
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files.storage import storages
@@ -38,22 +38,47 @@ def _probe_now() -> ProbeResult:
 
 
 class CachedProbe:
-    def __init__(self, ttl_seconds: float) -> None:
+    """One probe at a time, its answer kept for ``ttl_seconds``; nobody waits long for it.
+
+    A store that accepts connections and never answers would otherwise hold every
+    caller for the client's whole timeout budget (tens of seconds), and with it
+    every web thread that serves /readyz. The probe runs in a thread of its own;
+    callers wait at most ``wait_seconds`` for it and are told the store is not
+    answering, while later callers share the probe still under way.
+    """
+
+    def __init__(self, ttl_seconds: float, wait_seconds: float) -> None:
         self.ttl = ttl_seconds
+        self.wait = wait_seconds
         self._lock = Lock()
         self._at = -float("inf")
         self._result: ProbeResult | None = None
+        self._running: Event | None = None
 
     def __call__(self) -> ProbeResult:
         with self._lock:
-            now = time.monotonic()
-            if self._result is None or now - self._at > self.ttl:
-                self._result, self._at = _probe_now(), now
-            return self._result
+            if self._result is not None and time.monotonic() - self._at <= self.ttl:
+                return self._result
+            if self._running is None:
+                self._running = Event()
+                Thread(target=self._probe, args=(self._running,), daemon=True).start()
+            running = self._running
+        if running.wait(self.wait):
+            with self._lock:
+                if self._result is not None:
+                    return self._result
+        return ProbeResult(False, f"the media store did not answer within {self.wait:.0f} s")
+
+    def _probe(self, running: Event) -> None:
+        result = _probe_now()
+        with self._lock:
+            self._result, self._at = result, time.monotonic()
+            self._running = None
+        running.set()
 
     def reset(self) -> None:
         with self._lock:
             self._result = None
 
 
-storage_probe = CachedProbe(ttl_seconds=5.0)
+storage_probe = CachedProbe(ttl_seconds=5.0, wait_seconds=3.0)

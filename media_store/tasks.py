@@ -6,8 +6,10 @@ worker that died) changes nothing more than running it once.
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import shutil
+import tempfile
+from typing import IO
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.db import DatabaseError
@@ -16,60 +18,96 @@ from jobs.tasks import background_task, defer
 
 from .errors import StorageUnavailable
 from .models import Rendition, StoredFile
-from .renditions import make_renditions
+from .renditions import RenditionData, make_renditions
 from .s3 import NOT_FOUND_CODES, s3_error_code
 from .services import delete_object, write_object
 
 logger = logging.getLogger(__name__)
 
+_SPOOL_IN_MEMORY = 2 * 1024 * 1024
+_CHUNK = 1024 * 1024
+
 
 @background_task(retry_on=(StorageUnavailable,))
 def make_renditions_for(file_id: str) -> dict[str, int]:
-    """Write the pending renditions of one stored image and mark them ready (or failed)."""
+    """Write the pending renditions of one stored image and mark them ready (or failed).
+
+    Safe to run twice, even at the same time (a worker paused past its heartbeat
+    while another took its task over): keys are fixed per rendition and width, the
+    store refuses a second write, and only a write of our own whose rendition row
+    has gone meanwhile (the image was deleted) is removed again.
+    """
     stored = StoredFile.objects.filter(pk=file_id).first()
     pending = list(stored.renditions.filter(state=Rendition.State.PENDING)) if stored else []
     if not pending:
         return {"made": 0}
+    original = _download(stored)
+    made = _render(stored, original, [r.width for r in pending]) if original else {}
+    return {"made": sum(store_rendition(stored, r, made.get(r.width)) for r in pending)}
+
+
+def store_rendition(stored: StoredFile, rendition: Rendition, data: RenditionData | None) -> int:
+    """Write one rendition and mark it ready (1), or failed when it could not be made (0)."""
+    still_pending = Rendition.objects.filter(pk=rendition.pk, state=Rendition.State.PENDING)
+    if data is None:
+        still_pending.update(state=Rendition.State.FAILED)
+        return 0
     try:
-        with stored.storage.open(stored.key, "rb") as original:
-            made = {r.width: r for r in make_renditions(original, [r.width for r in pending])}
+        write_object(stored.visibility, rendition.key, data.content)
+        wrote = True
+    except FileExistsError:  # another run wrote the same bytes first
+        wrote = False
+    marked = still_pending.update(state=Rendition.State.READY, size=data.content.size)
+    if wrote and not Rendition.objects.filter(pk=rendition.pk).exists():
+        delete_object(stored.visibility, rendition.key)  # its image was deleted meanwhile
+    return marked
+
+
+def _render(stored: StoredFile, original: IO[bytes], widths: list[int]) -> dict[int, RenditionData]:
+    try:
+        return {made.width: made for made in make_renditions(original, widths)}
+    except Exception as exc:  # derived images: any failure marks them failed, once
+        logger.exception("renditions of %s failed: %s", stored.key, exc)
+        return {}
+    finally:
+        original.close()
+
+
+def _download(stored: StoredFile) -> IO[bytes] | None:
+    """The original's bytes in a temporary file, or None if the store has lost it."""
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115 - returned
+    try:
+        with stored.storage.open(stored.key, "rb") as source:
+            shutil.copyfileobj(source, spool, _CHUNK)
     except (FileNotFoundError, ClientError) as exc:
+        spool.close()
         if isinstance(exc, ClientError) and s3_error_code(exc) not in NOT_FOUND_CODES:
             raise StorageUnavailable() from exc
         logger.error("renditions of %s failed: the original is missing", stored.key)
-        made = {}
+        return None
     except (BotoCoreError, OSError) as exc:
+        spool.close()
         raise StorageUnavailable() from exc
-    except Exception as exc:  # derived images: any other failure marks them failed, once
-        logger.exception("renditions of %s failed: %s", stored.key, exc)
-        made = {}
-    done = 0
-    for rendition in pending:
-        data = made.get(rendition.width)
-        if data is None:
-            Rendition.objects.filter(pk=rendition.pk).update(state=Rendition.State.FAILED)
-            continue
-        with contextlib.suppress(FileExistsError):  # an earlier run wrote the same bytes
-            write_object(stored.visibility, rendition.key, data.content)
-        marked = Rendition.objects.filter(pk=rendition.pk, state=Rendition.State.PENDING).update(
-            state=Rendition.State.READY, size=data.content.size
-        )
-        if not marked:  # the image was deleted meanwhile: do not leave the object behind
-            delete_object(stored.visibility, rendition.key)
-        done += marked
-    return {"made": done}
+    spool.seek(0)
+    return spool
 
 
 def make_renditions_later(stored: StoredFile) -> None:
     defer(make_renditions_for, str(stored.pk))
 
 
-@background_task(retry_on=(StorageUnavailable,))
+#: With the default backoff (capped at 10 minutes) deletes keep trying for about
+#: seven hours; what is still there after that is an orphan, and the orphan sweep
+#: (every 6 hours) removes it.
+DELETE_ATTEMPTS = 48
+
+
+@background_task(retry_on=(StorageUnavailable,), max_attempts=DELETE_ATTEMPTS)
 def delete_objects(visibility: str, keys: list[str]) -> int:
     """Delete objects (missing ones count as deleted); retried while the store is down."""
     for key in keys:
         if not delete_object(visibility, key):
-            raise StorageUnavailable()
+            raise StorageUnavailable("The file store did not answer the delete; it is retried.")
     return len(keys)
 
 

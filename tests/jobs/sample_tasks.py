@@ -15,12 +15,21 @@ class Flaky(Exception):
     pass
 
 
-@background_task(retry_on=(Flaky,))
-def flaky(key: str) -> int:
+def fail_first_calls(key: str) -> int:
     CALLS[key] = CALLS.get(key, 0) + 1
     if CALLS[key] <= FAILURES_BEFORE_SUCCESS.get(key, 0):
         raise Flaky(f"failure {CALLS[key]}")
     return CALLS[key]
+
+
+@background_task(retry_on=(Flaky,))
+def flaky(key: str) -> int:
+    return fail_first_calls(key)
+
+
+@background_task(retry_on=(Flaky,), max_attempts=2)
+def flaky_twice_at_most(key: str) -> int:
+    return fail_first_calls(key)
 
 
 @background_task(retry_on=(Flaky,))

@@ -16,7 +16,14 @@ from jobs.models import Schedule, WorkerHeartbeat
 from jobs.periodic import ensure_scheduled
 from jobs.tasks import backoff_seconds, defer
 from tests.jobs import sample_tasks
-from tests.jobs.sample_tasks import CALLS, FAILURES_BEFORE_SUCCESS, broken, flaky, hourly
+from tests.jobs.sample_tasks import (
+    CALLS,
+    FAILURES_BEFORE_SUCCESS,
+    broken,
+    flaky,
+    flaky_twice_at_most,
+    hourly,
+)
 from tests.support.tasks import drain
 
 pytestmark = pytest.mark.django_db
@@ -63,6 +70,23 @@ def test_retries_stop_after_the_configured_number_of_attempts(settings):
     flaky.enqueue("b")
     drain_until_idle()
     assert CALLS["b"] == 3 and statuses("flaky") == ["FAILED"] * 3
+
+
+def test_a_task_may_set_its_own_number_of_attempts(settings):
+    settings.JOBS_MAX_ATTEMPTS = 10
+    FAILURES_BEFORE_SUCCESS["t"] = 10
+    flaky_twice_at_most.enqueue("t")
+    drain_until_idle()
+    assert CALLS["t"] == 2 and statuses("flaky_twice_at_most") == ["FAILED"] * 2
+
+
+def test_a_worker_that_stops_cleanly_counts_as_seen(settings):
+    from jobs.management.commands.run_worker import Pulse
+
+    beat("redeployed")
+    WorkerHeartbeat.objects.update(last_seen=timezone.now() - timedelta(hours=1))
+    Pulse("redeployed").stop()  # SIGTERM at a redeploy
+    assert worker_status().ok
 
 
 def test_other_errors_are_not_retried():

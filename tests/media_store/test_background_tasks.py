@@ -6,12 +6,14 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.core.files.base import ContentFile
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from media_store.models import PendingUpload, Rendition, StoredFile
+from media_store.renditions import RenditionData
 from media_store.sweeps import requeue_stuck_renditions, sweep_expired_uploads
-from media_store.tasks import make_renditions_for
+from media_store.tasks import make_renditions_for, store_rendition
 from tests.media_store.testapp.services import BANNER, attach
 from tests.support.images import image_bytes
 from tests.support.tasks import drain
@@ -86,3 +88,40 @@ def test_expired_direct_uploads_are_swept(user):
         expires_at=timezone.now() - timedelta(seconds=1),
     )
     assert sweep_expired_uploads.call() == 1 and PendingUpload.objects.count() == 0
+
+
+def rendition_data(width: int) -> RenditionData:
+    content = ContentFile(image_bytes("WEBP", size=(width, width)))
+    content.content_type = "image/webp"
+    return RenditionData(width, width, content)
+
+
+def test_a_late_second_run_never_deletes_what_the_first_marked_ready(staff, settings):
+    """A worker paused past its heartbeat resumes after another worker finished its task."""
+    settings.MEDIA_RENDITION_WIDTHS = [100]
+    stored = banner(staff)
+    rendition = stored.renditions.get()
+    Rendition.objects.filter(pk=rendition.pk).update(state=Rendition.State.READY)  # the other
+    assert store_rendition(stored, rendition, rendition_data(100)) == 0
+    assert stored.storage.exists(rendition.key)  # written, and not removed again
+
+
+def test_a_rendition_of_a_deleted_image_is_removed_again(staff, settings):
+    settings.MEDIA_RENDITION_WIDTHS = [100]
+    stored = banner(staff)
+    rendition = stored.renditions.get()
+    Rendition.objects.filter(pk=rendition.pk).delete()
+    assert store_rendition(stored, rendition, rendition_data(100)) == 0
+    assert not stored.storage.exists(rendition.key)
+
+
+def test_an_original_that_is_not_an_image_anymore_fails_its_renditions_once(staff, settings):
+    settings.MEDIA_RENDITION_WIDTHS = [100, 200]
+    stored = banner(staff)
+    with open(stored.storage.path(stored.key), "wb") as junk:
+        junk.write(b"not an image any more" * 100)
+    drain()
+    assert [r.state for r in stored.renditions.all()] == ["failed", "failed"]
+    assert DBTaskResult.objects.get(task_path__endswith="make_renditions_for").status == (
+        "SUCCESSFUL"
+    )

@@ -14,7 +14,7 @@ from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands import db_worker
 
 from jobs.conf import jobs_setting
-from jobs.heartbeat import beat, forget_worker, recover_stale_tasks
+from jobs.heartbeat import beat, recover_stale_tasks
 from jobs.periodic import ensure_scheduled
 
 logger = logging.getLogger("jobs")
@@ -43,9 +43,10 @@ class Pulse(threading.Thread):
             self.tick()
 
     def stop(self) -> None:
+        """A last beat: the worker was alive until now (a redeploy is not an outage)."""
         self.stopped.set()
         with contextlib.suppress(DatabaseError):  # else its heartbeat simply goes stale
-            forget_worker(self.worker_id)
+            beat(self.worker_id)
 
 
 class Command(db_worker.Command):
