@@ -10,11 +10,11 @@ import uuid
 import pytest
 from django.core.cache import caches
 from django.test import override_settings
-from rest_framework.throttling import ScopedRateThrottle
 
 from tests.support.clients import client_for
 from tests.support.redis_server import REDIS_URL, drop_keys, keys_with_prefix
 from tests.support.s3 import REPO
+from tests.support.throttles import limit_uploads
 
 SHOW_CACHE = "from django.conf import settings; import json; print(json.dumps(settings.CACHES))"
 
@@ -57,9 +57,8 @@ def test_throttle_counts_live_in_redis(user, product, monkeypatch):
             "KEY_PREFIX": prefix,
         }
     }
-    monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, "uploads", "2/hour")
+    limit_uploads(monkeypatch, "2/hour")
     with override_settings(CACHES=redis_cache):
-        monkeypatch.setattr(ScopedRateThrottle, "cache", caches["default"])
         client = client_for(user)
         statuses = [
             client.post("/api/core/orders/", {"lines": "[]"}, format="multipart").status_code
@@ -67,5 +66,5 @@ def test_throttle_counts_live_in_redis(user, product, monkeypatch):
         ]
         assert statuses == [400, 400, 429, 429]  # refused lines, but counted: they upload
         keys = keys_with_prefix(prefix)
-        assert keys and all(b"throttle_uploads" in key for key in keys)
+        assert keys and all(b":throttle:uploads:user-" in key for key in keys)
         drop_keys(prefix)
