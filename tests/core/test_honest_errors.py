@@ -47,6 +47,12 @@ def test_deleting_a_product_on_orders_is_a_409_that_offers_archiving(user, staff
     assert again.status_code == 400 and "no longer sold" in json.dumps(again.json())
     assert client_for(user).get(ORDERS).json()["results"][0]["lines"][0]["product"] == product.pk
 
+    refused_again = client_for(staff).delete(url)  # archived already: nothing more to do
+    assert refused_again.status_code == 409
+    detail = refused_again.json()["detail"]
+    assert "already archived" in detail and "stays on its orders" in detail
+    assert "Archive it instead" not in detail
+
 
 def test_deleting_a_product_on_no_order_works(staff, product):
     assert client_for(staff).delete(f"/api/core/products/{product.pk}/").status_code == 204
