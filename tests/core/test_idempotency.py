@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -15,6 +13,7 @@ from core.idempotency import CLAIM_TIMEOUT, prune_idempotency_records
 from core.models import IdempotencyRecord, Order, Product
 from media_store.models import StoredFile
 from tests.support.clients import client_for
+from tests.support.concurrency import at_once
 from tests.support.images import image_bytes, upload
 from tests.support.multipart import encode_multipart
 from tests.support.throttles import limit_uploads
@@ -178,32 +177,16 @@ def test_product_creation_is_idempotent_too(staff):
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_duplicates_create_one_order(user, product):
-    token_client = APIClient()
-    token_client.force_authenticate(user)
     body = order_body(product)
-    start = threading.Barrier(6)
-    statuses: list[int] = []
-    ids: set[int] = set()
 
-    def send() -> None:
+    def send():
         client = APIClient()
         client.force_authenticate(user)
-        start.wait()
-        try:
-            response = post(client, body, key="double-click")
-            statuses.append(response.status_code)
-            if response.status_code == 201:
-                ids.add(response.json()["id"])
-            else:
-                assert response.json()["code"] == "idempotency_in_progress"
-        finally:
-            connection.close()
+        return post(client, body, key="double-click")
 
-    threads = [threading.Thread(target=send) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    responses = at_once([send] * 6)
+    ids = {r.json()["id"] for r in responses if r.status_code == 201}
+    others = [r for r in responses if r.status_code != 201]
     assert Order.objects.count() == 1 and len(ids) == 1
-    assert sorted(set(statuses)) in ([201], [201, 409])
-    assert post(token_client, body, key="double-click").json()["id"] in ids
+    assert all(r.json()["code"] == "idempotency_in_progress" for r in others)
+    assert post(client_for(user), body, key="double-click").json()["id"] in ids

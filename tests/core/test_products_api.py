@@ -5,13 +5,13 @@ import threading
 
 import pytest
 from django.core.files.storage import storages
-from django.db import connection
 
 from core import services
 from core.models import Product
 from media_store.models import StoredFile
 from tests.support.catalog import make_catalog
 from tests.support.clients import client_for
+from tests.support.concurrency import at_once
 from tests.support.http import fetch
 from tests.support.images import image_bytes, upload
 from tests.support.s3 import free_port, storages_for
@@ -175,23 +175,12 @@ def test_remove_image(staff, local_media):
 
 
 def post_at_once(staff, bodies: list[dict]) -> list:
-    """POST the products from one thread each, released together."""
-    start = threading.Barrier(len(bodies))
-    responses = []
+    """POST the products from one thread (and client) each, all at the same moment."""
 
-    def send(body: dict) -> None:
-        start.wait()
-        try:
-            responses.append(client_for(staff).post("/api/core/products/", body, format="json"))
-        finally:
-            connection.close()
+    def poster(body: dict):
+        return lambda: client_for(staff).post("/api/core/products/", body, format="json")
 
-    threads = [threading.Thread(target=send, args=(body,)) for body in bodies]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return responses
+    return at_once([poster(body) for body in bodies])
 
 
 @pytest.mark.django_db(transaction=True)

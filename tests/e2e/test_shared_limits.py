@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import pytest
 
+from tests.support.concurrency import at_once
 from tests.support.multipart import request
 from tests.support.redis_server import REDIS_URL, drop_keys
 from tests.support.throttles import wait_for_room_in_window
@@ -24,26 +24,22 @@ def two_instances(deployment, **env: str):
 ORDER = {"lines": json.dumps([{"product": 999999, "quantity": 1}]), "uploads": []}
 
 
-def try_uploads(servers, token: str, count: int, *, at_once: bool) -> list[int]:
+def try_uploads(servers, token: str, count: int, *, together: bool) -> list[int]:
     """``count`` order POSTs spread over the instances (each answered by either worker),
-    one after another or all at once (released together from a barrier)."""
-    urls = [server.url("/api/core/orders/") for server in servers]
-    start = threading.Barrier(count if at_once else 1)
-
-    def send(n: int) -> int:
-        start.wait()
-        return request("POST", urls[n % len(urls)], token=token, json_body=ORDER).status
-
-    if not at_once:
-        return [send(n) for n in range(count)]
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(send, range(count)))
+    one after another or all at the same moment."""
+    targets = itertools.islice(itertools.cycle(servers), count)
+    sends = [
+        partial(request, "POST", server.url("/api/core/orders/"), token=token, json_body=ORDER)
+        for server in targets
+    ]
+    responses = at_once(sends) if together else [send() for send in sends]
+    return [response.status for response in responses]
 
 
-@pytest.mark.parametrize("at_once", [False, True], ids=["one-by-one", "at-once"])
+@pytest.mark.parametrize("together", [False, True], ids=["one-by-one", "at-once"])
 @pytest.mark.parametrize("store", ["database", "redis"])
 def test_the_upload_throttle_holds_across_instances_and_workers(
-    deployment, figures, store, at_once
+    deployment, figures, store, together
 ):
     prefix = f"e2e-{uuid.uuid4().hex[:8]}"  # this run's counts only
     env = {"UPLOAD_THROTTLE_RATE": "4/hour", "CACHE_KEY_PREFIX": prefix}
@@ -52,14 +48,14 @@ def test_the_upload_throttle_holds_across_instances_and_workers(
     servers = two_instances(deployment, **env)
     try:
         wait_for_room_in_window(3600, needed=60)  # all 12 in one fixed window
-        statuses = try_uploads(servers, deployment.tokens["alice"], 12, at_once=at_once)
+        statuses = try_uploads(servers, deployment.tokens["alice"], 12, together=together)
     finally:
         for server in servers:
             server.kill()
         if store == "redis":
             drop_keys(prefix)
     allowed = sum(status != 429 for status in statuses)
-    how = "12 at once" if at_once else "12 one by one"
+    how = "12 at once" if together else "12 one by one"
     figures(f"{store} cache, 4/hour, {how} over 2 instances x 2 workers: {allowed} let through")
     assert allowed == 4 and statuses.count(429) == 8, statuses
 

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 
 import pytest
 from django.core.cache import caches
-from django.db import connection
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory, force_authenticate
 
 from media_store.web.clients import client_address
 from media_store.web.throttles import FixedWindowThrottle, UploadThrottle
 from tests.support.clients import client_for
+from tests.support.concurrency import at_once
 from tests.support.redis_server import REDIS_URL, drop_keys
 from tests.support.throttles import limit_uploads
 
@@ -53,21 +52,7 @@ def allowed(user) -> bool:
 def test_concurrent_requests_get_exactly_the_limit(shared_cache, user, monkeypatch):
     """DRF's SimpleRateThrottle reads, appends and writes back: these would all pass."""
     limit_uploads(monkeypatch, "4/hour")
-    start = threading.Barrier(12)
-    results: list[bool] = []
-
-    def attempt() -> None:
-        start.wait()
-        try:
-            results.append(allowed(user))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=attempt) for _ in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once([lambda: allowed(user)] * 12)
     assert sorted(results) == [False] * 8 + [True] * 4
 
 
