@@ -41,8 +41,6 @@ page_not_found = _json_on_api(
     "There is no API endpoint at this address (see /api/docs/).",
     defaults.page_not_found,
 )
-
-
 server_error = _json_on_api(
     500,
     "server_error",
