@@ -71,3 +71,4 @@ bench: install system-packages
 	$(RUN) python bench/bench_memory.py
 	$(RUN) python bench/bench_renditions.py
 	$(RUN) python bench/bench_tasks.py
+	$(RUN) python bench/bench_throttle.py

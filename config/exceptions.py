@@ -1,9 +1,13 @@
-"""The API's exception handler: shop and media errors, request limits and database failures.
+"""The API's exception handler: shop and media errors, request limits and outages.
 
 Database errors are told apart: only a failure of the database itself (connection,
 operational or internal error) is a 503 ("try again"); a constraint violation is a
 409 and a value out of range a 400, so a client is never told to retry something that
-can never succeed. Programming errors stay 500s.
+can never succeed. An unreachable cache (Redis) is a 503 too. Programming errors stay
+500s (JSON on API paths, see :mod:`config.error_views`).
+
+Every error is ``{"detail", "code"}``; DRF's own errors (401, 403, 404, 405, 429, ...)
+get the code DRF gives them, and validation errors keep DRF's per-field format.
 """
 
 from __future__ import annotations
@@ -12,13 +16,18 @@ import logging
 from typing import Any
 
 from django.core.exceptions import (
+    PermissionDenied,
     RequestDataTooBig,
     SuspiciousOperation,
     TooManyFieldsSent,
     TooManyFilesSent,
 )
 from django.db import DataError, IntegrityError, InterfaceError, InternalError, OperationalError
+from django.http import Http404
 from django.http.multipartparser import MultiPartParserError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from rest_framework import exceptions
 from rest_framework.response import Response
 
 from core.errors import ShopError
@@ -36,15 +45,42 @@ REQUEST_LIMITS: list[tuple[type[Exception], int, str, str]] = [
 ]
 
 
-def _error(status: int, code: str, detail: str, **extra: Any) -> Response:
-    headers = {"Retry-After": "30"} if status == 503 else None
+#: The shared cache (Redis) cannot be reached: an outage, like the database's.
+CACHE_OUTAGES = (RedisConnectionError, RedisTimeoutError)
+#: Seconds an outage's 503 asks the client to wait before retrying.
+OUTAGE_RETRY_AFTER = 30
+
+
+def _error(
+    status: int, code: str, detail: str, *, retry_after: int | None = None, **extra: Any
+) -> Response:
+    if status == 503:
+        retry_after = OUTAGE_RETRY_AFTER
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return Response({"detail": detail, "code": code, **extra}, status=status, headers=headers)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, Http404):  # as DRF's own handler does, so they get a code too
+        exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
+    response = _handle(exc, context)
+    if response is not None and isinstance(exc, exceptions.APIException):
+        _add_code(response, exc)
+    return response
+
+
+def _add_code(response: Response, exc: exceptions.APIException) -> None:
+    """``{"detail": ...}`` from DRF gets its ``code`` (``not_authenticated``, ``throttled``...)."""
+    if isinstance(response.data, dict) and set(response.data) == {"detail"}:
+        response.data["code"] = getattr(exc.detail, "code", None) or exc.default_code
+
+
+def _handle(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ShopError):
         extra = {"field": exc.field} if exc.field else {}
-        return _error(exc.status_code, exc.code, exc.message, **extra)
+        return _error(exc.status_code, exc.code, exc.message, retry_after=exc.retry_after, **extra)
     for kind, status, code, detail in REQUEST_LIMITS:
         if isinstance(exc, kind):
             return _error(status, code, f"{detail} ({exc})" if str(exc) else detail)
@@ -64,5 +100,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             503,
             "database_unavailable",
             "The database is unavailable right now, so nothing was saved. Try again in a minute.",
+        )
+    if isinstance(exc, CACHE_OUTAGES):
+        logger.exception("cache unavailable during %s", context.get("view"))
+        return _error(
+            503,
+            "cache_unavailable",
+            "The shared cache is unavailable right now, so nothing was saved. "
+            "Try again in a minute.",
         )
     return media_exception_handler(exc, context)

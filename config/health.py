@@ -20,6 +20,7 @@ from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth import get_user
+from django.core.cache import caches
 from django.db import connection
 from django.db.utils import Error as DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -27,6 +28,7 @@ from django.views.decorators.cache import never_cache
 from knox.auth import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
+from config.exceptions import CACHE_OUTAGES
 from jobs.heartbeat import worker_status
 from media_store.probes import storage_probe
 
@@ -61,11 +63,22 @@ def worker_check() -> CheckResult:
     return CheckResult(status.ok, status.detail)
 
 
+def cache_check() -> CheckResult:
+    """A round trip to the shared cache (Redis; its client timeouts bound the wait)."""
+    try:
+        caches["default"].get("readyz-probe")
+    except CACHE_OUTAGES as exc:
+        return CheckResult(False, f"error: {exc}")
+    return CheckResult(True, "ok")
+
+
 #: Named readiness checks; every one must pass for /readyz to answer 200.
 READINESS_CHECKS: dict[str, Callable[[], CheckResult]] = {
     "database": database_check,
     "storage": storage_check,
 }
+if settings.REDIS_URL:  # the database cache is covered by the database check
+    READINESS_CHECKS["cache"] = cache_check
 #: Reported with the details, never a reason to take this instance out of rotation:
 #: without a worker the app still serves and accepts uploads (renditions and clean-up
 #: wait until one runs).

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.health.HealthCheckMiddleware",
+    "config.chunked.RefuseChunkedBodiesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -100,12 +101,26 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # instance: the app's own database by default (the table is created by a migration,
 # so `migrate` is enough), Redis when REDIS_URL is set. Never per-process memory.
 REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    # Bounded waits: an unreachable Redis fails a request in seconds (503), not minutes.
+    REDIS_TIMEOUT = env.float("REDIS_TIMEOUT", default=2)
+    CACHE_BACKEND = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT, "socket_timeout": REDIS_TIMEOUT},
+    }
+else:
+    CACHE_BACKEND = {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "django_cache",
+        # When the table holds more rows than this, expired ones are deleted, and if
+        # that is not enough a third of all rows, live throttle counts included: keep
+        # it above the requests counted per throttle window (all users together).
+        "OPTIONS": {"MAX_ENTRIES": env.int("CACHE_MAX_ENTRIES", default=50_000)},
+    }
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache"
-        if REDIS_URL
-        else "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": REDIS_URL or "django_cache",
+        **CACHE_BACKEND,
         # Lets several apps (or test runs) share one Redis without mixing their counts.
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default=""),
     }
@@ -235,6 +250,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": env.int("API_PAGE_SIZE", default=20),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.exception_handler",
+    # media_store.web.throttles.UploadThrottle: fixed windows, atomic in the shared cache.
     "DEFAULT_THROTTLE_RATES": {
         "uploads": env.str("UPLOAD_THROTTLE_RATE", default="60/hour"),
     },
@@ -271,14 +287,18 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.float("LOGIN_LOCKOUT_MINUTES", default
 # Locked when either the username or the client address has too many failures.
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
+# A lockout lasts AXES_COOLOFF_TIME from the last counted failure: attempts refused
+# during it are not recorded, so they neither extend it nor count against the
+# usernames they name (a locked address cannot lock other people's accounts).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "core.accounts.lockout_response"
 # Behind a platform's proxy every request comes from the proxy: name how many proxies
 # append to X-Forwarded-For, and the address the outermost one saw is counted (the
-# rightmost N-th entry; anything a client wrote to the left of it is ignored).
+# N-th entry from the right; what a client wrote to the left of it is ignored, and a
+# header with fewer entries is not trusted). See media_store.web.clients.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-if TRUSTED_PROXY_COUNT:
-    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT - 1  # ipware counts proxies after the client
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+AXES_CLIENT_IP_CALLABLE = "core.accounts.client_ip"
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT  # the throttles' anonymous clients
 
 # --- Shop limits --------------------------------------------------------------------
 ORDER_MAX_LINES = env.int("ORDER_MAX_LINES", default=50)

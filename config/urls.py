@@ -22,6 +22,12 @@ urlpatterns = [
     path("", include("media_store.web.urls")),
 ]
 
+# JSON for errors on /api/ paths, Django's pages elsewhere.
+handler400 = "config.error_views.bad_request"
+handler403 = "config.error_views.permission_denied"
+handler404 = "config.error_views.page_not_found"
+handler500 = "config.error_views.server_error"
+
 if not settings.USE_S3:
     # Development only: Django serves public media from local disk (no-op unless DEBUG).
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -9,20 +9,27 @@ clients; its middleware then answers with :func:`lockout_response`.
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from typing import Any
 
-from axes.helpers import get_cool_off
+from axes.handlers.proxy import AxesProxyHandler
+from axes.helpers import get_cool_off, get_failure_limit
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from knox.models import AuthToken
 from knox.views import LoginView, LogoutAllView, LogoutView
 from rest_framework import permissions, serializers
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+from media_store.web.clients import client_address
+
+from .errors import InvalidCredentials
 
 
 class Credentials(serializers.Serializer):
@@ -51,7 +58,7 @@ class TokenLoginView(LoginView):
         # The Django request, so django-axes records the attempt and flags a lockout on it.
         user = authenticate(request=request._request, **credentials.validated_data)
         if user is None or not user.is_active:
-            raise ValidationError({"detail": "Unable to sign in with these credentials."})
+            raise InvalidCredentials("Unable to sign in with these credentials.")
         request.user = user
         return super().post(request, format=format)
 
@@ -72,13 +79,45 @@ def revoke_tokens(user: Any) -> int:
     return deleted
 
 
+def client_ip(request: HttpRequest) -> str | None:
+    """The address sign-in failures are counted against (``AXES_CLIENT_IP_CALLABLE``)."""
+    return client_address(request.META, settings.TRUSTED_PROXY_COUNT)
+
+
+def lockout_remaining(request: HttpRequest, credentials: Any) -> timedelta:
+    """How long the lockout on this request's username or address still lasts.
+
+    django-axes counts, per lockout parameter (username, address), the failures
+    recorded within the cool-off (each row holds its latest failure's time). A
+    parameter is free again once the rows holding its newest ``limit`` failures
+    have aged out, i.e. at the cool-off after the row that reached the limit.
+    """
+    cool_off = get_cool_off(request) or timedelta(0)
+    limit = get_failure_limit(request, credentials)
+    handler = AxesProxyHandler.get_implementation()
+    now, ends = timezone.now(), []
+    for attempts in handler.get_user_attempts(request, credentials):
+        counted = 0
+        for failures, attempt_time in attempts.order_by("-attempt_time").values_list(
+            "failures_since_start", "attempt_time"
+        ):
+            counted += failures
+            if counted >= limit:
+                ends.append(attempt_time + cool_off)
+                break
+    return max(max(ends, default=now + cool_off) - now, timedelta(0))
+
+
 def lockout_response(
     request: HttpRequest, original_response: HttpResponse | None, credentials: Any
 ) -> HttpResponse:
-    """What a locked-out client gets: 429 JSON on the API, a page saying so elsewhere."""
-    cool_off = get_cool_off(request) or timedelta(0)
-    seconds = int(cool_off.total_seconds())
-    minutes = max(1, round(seconds / 60))
+    """What a locked-out client gets: 429 JSON on the API, a page saying so elsewhere.
+
+    Both say how long is left (``Retry-After``, rounded up to whole seconds; the
+    message in whole minutes, rounded up).
+    """
+    seconds = max(1, math.ceil(lockout_remaining(request, credentials).total_seconds()))
+    minutes = math.ceil(seconds / 60)
     message = (
         "Too many failed sign-in attempts for this account or from this address. "
         f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."

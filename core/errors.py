@@ -9,11 +9,17 @@ from __future__ import annotations
 class ShopError(Exception):
     status_code = 400
     code = "invalid"
+    #: Seconds to send as ``Retry-After``, for errors a retry will resolve.
+    retry_after: int | None = None
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+class InvalidCredentials(ShopError):
+    code = "invalid_credentials"
 
 
 class SlugTaken(ShopError):
@@ -42,6 +48,7 @@ class RequestInProgress(ShopError):
 
     status_code = 409
     code = "idempotency_in_progress"
+    retry_after = 2
 
 
 class ResultGone(ShopError):

@@ -104,8 +104,24 @@ def _release(record: IdempotencyRecord) -> None:
         logger.warning("could not release idempotency claim %s; it times out", record.pk)
 
 
+def completed(user: Any, key: str) -> bool:
+    """Whether ``key`` names a result ``user`` already has (a replay creates nothing)."""
+    if not is_valid_key(key):
+        return False
+    return IdempotencyRecord.objects.filter(
+        user=user,
+        key=key,
+        result_id__isnull=False,
+        created_at__gte=timezone.now() - settings.IDEMPOTENCY_WINDOW,
+    ).exists()
+
+
+def is_valid_key(key: str) -> bool:
+    return bool(key) and len(key) <= MAX_KEY_LENGTH and key.isprintable() and key.isascii()
+
+
 def check_key(key: str) -> None:
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable() or not key.isascii():
+    if not is_valid_key(key):
         raise IdempotencyKeyInvalid(
             f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters "
             "(a UUID is a good choice)."

@@ -90,6 +90,7 @@ class OrderStatusSerializer(serializers.ModelSerializer):
     class Meta:
         model = Order
         fields = ["status"]
+        extra_kwargs = {"status": {"required": True}}  # the model's default is for new orders
 
 
 class LineInputSerializer(serializers.Serializer):

@@ -8,6 +8,7 @@ deleted images are removed from the store only after the transaction commits.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
@@ -29,10 +30,24 @@ ORDER_IMAGES = "order"
 PRODUCT_IMAGE = "product"
 
 
-def unique_slug(name: str, *, exclude_pk: int | None = None) -> str:
+#: Slugs made from a name before giving up: the first few are the next free ones
+#: (``mug``, ``mug-2``, ...), the rest get a random suffix, which a concurrent request
+#: cannot have taken too.
+SLUG_ATTEMPTS = 8
+SEQUENTIAL_SLUG_ATTEMPTS = 3
+
+
+def slug_in_use(slug: str, *, exclude_pk: int | None = None) -> bool:
+    return Product.objects.filter(slug=slug).exclude(pk=exclude_pk).exists()
+
+
+def unique_slug(name: str, *, exclude_pk: int | None = None, attempt: int = 0) -> str:
+    """A free slug made from ``name``; ``attempt`` counts clashes with concurrent requests."""
     base = slugify(name)[:180] or "product"
+    if attempt >= SEQUENTIAL_SLUG_ATTEMPTS:
+        return f"{base}-{secrets.token_hex(3)}"
     slug, n = base, 1
-    while Product.objects.filter(slug=slug).exclude(pk=exclude_pk).exists():
+    while slug_in_use(slug, exclude_pk=exclude_pk):
         n += 1
         slug = f"{base}-{n}"
     return slug
@@ -105,7 +120,10 @@ def _save_product(
 ) -> Product:
     for name, value in fields.items():
         setattr(product, name, value)
-    if product.slug:
+    if product.price == 0:
+        product.price = abs(product.price)  # "-0" is zero, never shown as "-0.00"
+    chosen_slug = bool(product.slug)
+    if chosen_slug:
         check_slug_free(product.slug, exclude_pk=product.pk)
     files = [image] if image is not None else []
     uploads = [upload] if upload is not None else []
@@ -116,26 +134,41 @@ def _save_product(
             ) as new,
             transaction.atomic(),
         ):
-            if not product.slug:
-                product.slug = unique_slug(product.name, exclude_pk=product.pk)
             old_image = product.image
             if new:
                 product.image = new[0].save()
             elif remove_image:
                 product.image = None
-            product.save()
+            if chosen_slug:
+                product.save()
+            else:
+                _save_with_generated_slug(product)
             if old_image is not None and old_image != product.image:
                 old_image.delete()  # its objects go once this commits
             claim.record(product)
     except IntegrityError:
-        # Another request took the slug between the check and the insert.
-        check_slug_free(product.slug, exclude_pk=product.pk)
+        if chosen_slug:  # another request took it between the check and the insert
+            check_slug_free(product.slug, exclude_pk=product.pk)
         raise
     return product
 
 
+def _save_with_generated_slug(product: Product) -> None:
+    """Save with a slug made from the name; when a concurrent request takes it first
+    (the insert hits the unique constraint), try again with another one."""
+    for attempt in range(SLUG_ATTEMPTS):
+        product.slug = unique_slug(product.name, exclude_pk=product.pk, attempt=attempt)
+        try:
+            with transaction.atomic():  # a savepoint: a clash undoes this save only
+                product.save()
+            return
+        except IntegrityError:
+            if attempt == SLUG_ATTEMPTS - 1 or not slug_in_use(product.slug, exclude_pk=product.pk):
+                raise
+
+
 def check_slug_free(slug: str, *, exclude_pk: int | None = None) -> None:
-    if Product.objects.filter(slug=slug).exclude(pk=exclude_pk).exists():
+    if slug_in_use(slug, exclude_pk=exclude_pk):
         raise SlugTaken(
             f"A product with the slug {slug!r} already exists. Choose another slug, "
             "or leave it out to have one made from the name.",
@@ -147,10 +180,15 @@ def product_delete(*, product: Product) -> None:
     """Delete a product that is on no order; one that is must be archived instead."""
     orders = OrderLine.objects.filter(product=product).values("order").distinct().count()
     if orders:
+        on_orders = f"{product.name} is on {orders} order{'s' if orders != 1 else ''}"
+        if product.archived:
+            raise ProductInUse(
+                f"{on_orders} and cannot be deleted. It is already archived: it is hidden "
+                "from the shop and stays on its orders."
+            )
         raise ProductInUse(
-            f"{product.name} is on {orders} order{'s' if orders != 1 else ''} and cannot be "
-            'deleted. Archive it instead (PATCH {"archived": true}): it disappears from the '
-            "shop and the orders keep it."
+            f"{on_orders} and cannot be deleted. Archive it instead "
+            '(PATCH {"archived": true}): it disappears from the shop and the orders keep it.'
         )
     product.delete()
 

@@ -9,13 +9,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
 from config.parsers import BoundedFormParser, BoundedJSONParser
 from media_store.web.parsers import LimitedMultiPartParser
+from media_store.web.throttles import UploadThrottle
 
 from . import selectors, services
-from .idempotency import Outcome
+from .idempotency import Outcome, completed
 from .models import Order, Product
 from .permissions import StaffWriteOrReadOnly
 from .serializers import (
@@ -38,15 +38,23 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 
 
 class UploadThrottleMixin:
-    """Throttle only the requests that may upload (scope ``uploads``)."""
+    """Throttle only the requests that may upload (:class:`UploadThrottle`).
 
-    throttle_scope = "uploads"
+    A creation whose ``Idempotency-Key`` names a result this user already has is a
+    replay: it creates nothing, so it is not counted, and a client that lost the
+    answer gets it even when over its quota.
+    """
+
     upload_actions: tuple[str, ...] = ("create", "update", "partial_update")
 
     def get_throttles(self) -> list[Any]:
-        if getattr(self, "action", None) in self.upload_actions:
-            return [ScopedRateThrottle()]
-        return []
+        action = getattr(self, "action", None)
+        if action not in self.upload_actions:
+            return []
+        user, key = self.request.user, self.request.headers.get("Idempotency-Key")
+        if action == "create" and key and user.is_authenticated and completed(user, key):
+            return []
+        return [UploadThrottle()]
 
 
 def created(outcome: Outcome[Any], body: Any) -> Response:

@@ -26,6 +26,7 @@ from django.utils import timezone
 from .conf import megabytes, upload_limits
 from .errors import (
     DirectUploadsUnavailable,
+    EmptyFile,
     MediaError,
     StorageUnavailable,
     UnknownUpload,
@@ -60,7 +61,9 @@ def issue_upload(
             f"Only {ACCEPTED_DESCRIPTION} images can be uploaded.", field="content_type"
         )
     limits = upload_limits()
-    if size <= 0 or size > limits.max_bytes:
+    if size == 0:
+        raise EmptyFile(field="size")
+    if size < 0 or size > limits.max_bytes:
         raise UploadTooLarge(
             f"Files must be between 1 byte and {megabytes(limits.max_bytes)}.",
             field="size",

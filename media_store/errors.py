@@ -24,6 +24,10 @@ class InvalidImage(MediaError):
     code = "invalid_image"
 
 
+class EmptyFile(InvalidImage):
+    default_message = "The file is empty (0 bytes). Choose an image file and try again."
+
+
 class UnknownUpload(MediaError):
     """A direct upload id that is not the caller's, has expired, was used, or never arrived."""
 

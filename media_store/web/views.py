@@ -11,12 +11,12 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import permissions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from ..backends import SignedFileSystemStorage
 from ..direct import issue_upload
 from ..storage_config import PRIVATE_ALIAS
+from .throttles import UploadThrottle
 
 
 class DirectUploadRequest(serializers.Serializer):
@@ -30,8 +30,7 @@ class DirectUploadView(APIView):
     """Authenticated users get a presigned POST for one object whose key the server chose."""
 
     permission_classes = [permissions.IsAuthenticated]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "uploads"
+    throttle_classes = [UploadThrottle]
 
     @extend_schema(
         request=DirectUploadRequest,

@@ -8,6 +8,9 @@ from knox.models import AuthToken
 
 from config import health
 from media_store.probes import storage_probe
+from tests.support.django_shell import django_shell
+from tests.support.redis_server import REDIS_URL
+from tests.support.s3 import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -78,3 +81,29 @@ def test_a_missing_worker_is_reported_but_the_instance_stays_ready(settings, loc
     beat("worker-1")
     worker = readyz(HTTP_AUTHORIZATION="Bearer monitor-secret").json()["checks"]["worker"]
     assert worker["ok"] is True and worker["detail"].startswith("worker seen")
+
+
+SHOW_CHECKS = (
+    "from config.health import READINESS_CHECKS as c; "
+    "r = c['cache']() if 'cache' in c else None; print(sorted(c), r and r.ok)"
+)
+
+
+def test_with_redis_the_cache_is_a_readiness_check():
+    assert django_shell(SHOW_CHECKS) == "['database', 'storage'] None"
+    closed = f"redis://127.0.0.1:{free_port()}/0"
+    assert django_shell(SHOW_CHECKS, REDIS_URL=closed) == "['cache', 'database', 'storage'] False"
+    assert django_shell(SHOW_CHECKS, REDIS_URL=REDIS_URL).endswith("True")
+
+
+def test_an_unreachable_redis_makes_the_instance_unready(settings, local_media, monkeypatch):
+    settings.HEALTH_DETAILS_TOKEN = "monitor-secret"
+    monkeypatch.setitem(health.READINESS_CHECKS, "cache", health.cache_check)
+    redis = {"BACKEND": "django.core.cache.backends.redis.RedisCache"}
+    settings.CACHES = {"default": {**redis, "LOCATION": f"redis://127.0.0.1:{free_port()}/0"}}
+    down = readyz(HTTP_AUTHORIZATION="Bearer monitor-secret")
+    assert down.status_code == 503
+    cache = down.json()["checks"]["cache"]
+    assert cache["ok"] is False and cache["detail"].startswith("error:")
+    settings.CACHES = {"default": {**redis, "LOCATION": REDIS_URL}}
+    assert readyz().status_code == 200

@@ -93,6 +93,19 @@ def test_only_staff_change_status(user, staff, product):
     assert bad.status_code == 400 and "status" in bad.json()
 
 
+@pytest.mark.parametrize(
+    ("body", "encoding"),
+    [({}, "json"), ({"note": "x"}, "json"), ({}, "multipart")],
+    ids=["empty-json", "other-field", "empty-form"],
+)
+def test_a_status_change_without_a_status_is_a_400(user, staff, product, body, encoding):
+    order_id = post_order(user, product).json()["id"]
+    response = client_for(staff).patch(f"/api/core/orders/{order_id}/", body, format=encoding)
+    assert response.status_code == 400
+    assert response.json() == {"status": ["This field is required."]}
+    assert Order.objects.get(pk=order_id).status == "received"
+
+
 def test_local_mode_private_urls_are_signed_and_expire(user, product, settings):
     response = post_order(user, product, images=[upload()])
     url = response.json()["images"][0]["image"]["url"]

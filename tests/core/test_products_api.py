@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 
 import pytest
 from django.core.files.storage import storages
 
+from core import services
 from core.models import Product
 from media_store.models import StoredFile
 from tests.support.catalog import make_catalog
 from tests.support.clients import client_for
+from tests.support.concurrency import at_once
 from tests.support.http import fetch
 from tests.support.images import image_bytes, upload
 from tests.support.s3 import free_port, storages_for
@@ -169,3 +172,52 @@ def test_remove_image(staff, local_media):
     assert StoredFile.objects.count() == 0
     drain()
     assert not any((local_media / "media" / "products").iterdir())
+
+
+def post_at_once(staff, bodies: list[dict]) -> list:
+    """POST the products from one thread (and client) each, all at the same moment."""
+
+    def poster(body: dict):
+        return lambda: client_for(staff).post("/api/core/products/", body, format="json")
+
+    return at_once([poster(body) for body in bodies])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_products_with_one_name_all_get_their_own_slug(staff, monkeypatch):
+    """Every request picks the same free slug before any has saved (each is held at a
+    barrier after its first pick), so all but one hit the unique constraint: they must
+    pick again, never answer 409."""
+    picked, real = threading.Barrier(8, timeout=30), services.unique_slug
+    first = threading.local()
+
+    def unique_slug(*args, **kwargs):
+        slug = real(*args, **kwargs)
+        if not getattr(first, "done", False):
+            first.done = True
+            picked.wait()
+        return slug
+
+    monkeypatch.setattr(services, "unique_slug", unique_slug)
+    responses = post_at_once(staff, [{"name": "Race Auto", "price": "1.00"}] * 8)
+    assert [r.status_code for r in responses] == [201] * 8, [r.content for r in responses]
+    slugs = {r.json()["slug"] for r in responses}
+    assert len(slugs) == 8 and all(slug.startswith("race-auto") for slug in slugs)
+    assert Product.objects.count() == 8
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chosen_slug_taken_by_a_concurrent_request_is_a_409(staff):
+    bodies = [{"name": f"Chosen {n}", "price": "1.00", "slug": "chosen"} for n in range(4)]
+    statuses = sorted(r.status_code for r in post_at_once(staff, bodies))
+    assert statuses == [201, 409, 409, 409]
+
+
+def test_a_negative_zero_price_is_zero(staff):
+    created = client_for(staff).post("/api/core/products/", {"name": "Free", "price": "-0"})
+    assert created.status_code == 201 and created.json()["price"] == "0.00"
+    assert str(Product.objects.get().price) == "0.00"
+    changed = client_for(staff).patch(
+        f"/api/core/products/{created.json()['id']}/", {"price": "-0.00"}, format="json"
+    )
+    assert changed.json()["price"] == "0.00"

@@ -6,13 +6,13 @@ from unittest import mock
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
-from rest_framework.throttling import ScopedRateThrottle
 
 from core.models import Product
 from media_store import intake
 from media_store.models import StoredFile
 from tests.support.clients import client_for
 from tests.support.images import image_bytes, upload
+from tests.support.throttles import limit_uploads
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,7 @@ def test_session_uploads_need_a_csrf_token(user, product):
 
 def test_upload_endpoints_are_throttled(user, product, monkeypatch):
     cache.clear()
-    monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, "uploads", "2/minute")
+    limit_uploads(monkeypatch, "2/minute")
     client = client_for(user)
     statuses = [
         client.post("/api/core/orders/", order_data(product), format="multipart").status_code

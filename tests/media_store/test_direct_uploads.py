@@ -103,6 +103,9 @@ def test_request_validation(user, staff, s3, settings):
     assert issue(user, purpose=PRIVATE_NOTE, content_type="image/svg+xml").status_code == 415
     too_big = issue(user, purpose=PRIVATE_NOTE, size=settings.MEDIA_MAX_UPLOAD_BYTES + 1)
     assert too_big.status_code == 413
+    empty = issue(user, purpose=PRIVATE_NOTE, size=0)
+    assert empty.status_code == 400 and empty.json()["field"] == "size"
+    assert "empty" in empty.json()["detail"]
     assert issue(user, purpose=BANNER).status_code == 403
     assert issue(staff, purpose=BANNER).status_code == 201
     unknown = issue(user, purpose="nope")
