@@ -10,7 +10,7 @@ PORT ?= 8000
 CEPH := scripts/ceph_s3.sh
 DEV_ENV := DEBUG=True
 
-.PHONY: uv install run run-s3 s3-up s3-down test lint format requirements check-requirements migrate system-packages bench
+.PHONY: uv install run run-s3 s3-up s3-down test fuzz lint format requirements check-requirements migrate system-packages bench
 
 uv:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
@@ -65,6 +65,11 @@ system-packages:
 test: install lint check-requirements system-packages
 	$(RUN) pytest
 
+# Thousands of mutated images through the whole pipeline, fresh randomness each run
+# (make test runs a few hundred, reproducibly).
+fuzz: install
+	$(RUN) pytest tests/media_store/test_fuzz.py --hypothesis-profile=fuzz --hypothesis-show-statistics
+
 # Benchmarks (not tests): each starts its own Ceph gateway and prints a Markdown table.
 bench: install system-packages
 	$(RUN) python bench/bench_upload.py
@@ -72,3 +77,5 @@ bench: install system-packages
 	$(RUN) python bench/bench_renditions.py
 	$(RUN) python bench/bench_tasks.py
 	$(RUN) python bench/bench_throttle.py
+	$(RUN) python bench/bench_bombs.py
+	$(RUN) python bench/bench_concurrency.py --baseline-ref 3ac7a75

@@ -201,6 +201,21 @@ MEDIA_REENCODE_PUBLIC = env.bool(
 MEDIA_RENDITION_WIDTHS = env.list(
     "MEDIA_RENDITION_WIDTHS", cast=int, default=list(MEDIA_DEFAULTS["MEDIA_RENDITION_WIDTHS"])
 )
+# --- Bounded work per upload (media_store.decoding; see README "Configuration") ---
+MEDIA_MAX_FRAMES = env.int("MEDIA_MAX_FRAMES", default=MEDIA_DEFAULTS["MEDIA_MAX_FRAMES"])
+MEDIA_MAX_JPEG_SCANS = env.int(
+    "MEDIA_MAX_JPEG_SCANS", default=MEDIA_DEFAULTS["MEDIA_MAX_JPEG_SCANS"]
+)
+MEDIA_MAX_DECODE_MEMORY = env.int(
+    "MEDIA_MAX_DECODE_MEMORY", default=MEDIA_DEFAULTS["MEDIA_MAX_DECODE_MEMORY"]
+)
+MEDIA_DECODE_CONCURRENCY = env.int(
+    "MEDIA_DECODE_CONCURRENCY", default=MEDIA_DEFAULTS["MEDIA_DECODE_CONCURRENCY"]
+)
+MEDIA_MAX_STORED_DIMENSION = env.int(
+    "MEDIA_MAX_STORED_DIMENSION", default=MEDIA_DEFAULTS["MEDIA_MAX_STORED_DIMENSION"]
+)
+# --- end of bounded work ---
 # Bodies above this spill to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

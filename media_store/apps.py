@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.core.signals import setting_changed
 
 
 class MediaStoreConfig(AppConfig):
@@ -10,3 +13,18 @@ class MediaStoreConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks, signals, sweeps  # noqa: F401  (checks, receivers, periodic tasks)
+
+        _apply_pillow_limits()
+        setting_changed.connect(_pixel_limit_changed, dispatch_uid="media_store.pillow_limits")
+
+
+def _apply_pillow_limits() -> None:
+    from .conf import media_setting
+    from .decoding import apply_pillow_limits
+
+    apply_pillow_limits(media_setting("MEDIA_MAX_IMAGE_PIXELS"))
+
+
+def _pixel_limit_changed(*, setting: str, **_: Any) -> None:
+    if setting == "MEDIA_MAX_IMAGE_PIXELS":
+        _apply_pillow_limits()

@@ -30,6 +30,16 @@ DEFAULTS: dict[str, Any] = {
     "MEDIA_UPLOAD_SWEEP_MINUTES": 10,
     "MEDIA_ORPHAN_SWEEP_HOURS": 6,
     "MEDIA_ORPHAN_GRACE_MINUTES": 60,
+    # Bounded work per upload (see media_store.decoding): frames of an animation, scans
+    # of a JPEG, memory the decoders and encoders may hold at once, and decodes running
+    # at the same time in one process.
+    "MEDIA_MAX_FRAMES": 300,
+    "MEDIA_MAX_JPEG_SCANS": 24,
+    "MEDIA_MAX_DECODE_MEMORY": 200 * MB,
+    "MEDIA_DECODE_CONCURRENCY": 2,
+    # Re-encoded images are stored at most this many pixels wide and high (JPEGs are
+    # decoded straight at 1/2, 1/4 or 1/8 scale when that is enough).
+    "MEDIA_MAX_STORED_DIMENSION": 4096,
 }
 
 
@@ -48,6 +58,10 @@ class UploadLimits:
     max_bytes: int
     max_pixels: int
     max_files: int
+    max_frames: int = DEFAULTS["MEDIA_MAX_FRAMES"]
+    max_scans: int = DEFAULTS["MEDIA_MAX_JPEG_SCANS"]
+    max_decode_memory: int = DEFAULTS["MEDIA_MAX_DECODE_MEMORY"]
+    max_dimension: int = DEFAULTS["MEDIA_MAX_STORED_DIMENSION"]
 
 
 def upload_limits() -> UploadLimits:
@@ -55,4 +69,8 @@ def upload_limits() -> UploadLimits:
         max_bytes=media_setting("MEDIA_MAX_UPLOAD_BYTES"),
         max_pixels=media_setting("MEDIA_MAX_IMAGE_PIXELS"),
         max_files=media_setting("MEDIA_MAX_FILES_PER_REQUEST"),
+        max_frames=media_setting("MEDIA_MAX_FRAMES"),
+        max_scans=media_setting("MEDIA_MAX_JPEG_SCANS"),
+        max_decode_memory=media_setting("MEDIA_MAX_DECODE_MEMORY"),
+        max_dimension=media_setting("MEDIA_MAX_STORED_DIMENSION"),
     )

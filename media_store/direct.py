@@ -1,8 +1,9 @@
 """Direct-to-bucket uploads: the browser sends bytes straight to S3 with a presigned POST.
 
 1. :func:`issue_upload` picks the key (``uploads/<uuid>`` in the private prefix) and
-   returns a POST policy pinning that exact key, the Content-Type and a
-   ``content-length-range``; the bucket itself enforces all three.
+   returns a POST policy pinning that exact key, the Content-Type and the size
+   declared by the browser (``content-length-range`` from that size to that size);
+   the bucket itself enforces all three.
 2. :func:`media_store.intake.accept_images` later claims the upload
    (:func:`claim_uploads`), downloads it and hands it to the same validation and
    re-encoding as any upload (:func:`finalizing`). The staging object is removed
@@ -36,6 +37,7 @@ from .errors import (
 )
 from .formats import ACCEPTED_CONTENT_TYPES, ACCEPTED_DESCRIPTION
 from .models import PendingUpload, StoredFile, storage_for
+from .names import clean_filename
 from .purposes import get_purpose
 from .s3 import NOT_FOUND_CODES, is_s3, s3_error_code, s3_key
 from .tasks import delete_now_or_later
@@ -72,9 +74,9 @@ def issue_upload(
         owner=owner,
         purpose=spec.name,
         key=f"{STAGING_PREFIX}/{uuid.uuid4().hex}",
-        filename=filename[:255],
+        filename=clean_filename(filename),
         content_type=content_type,
-        max_bytes=limits.max_bytes,
+        max_bytes=size,  # the declared size, exactly: the policy pins it
         expires_at=timezone.now() + UPLOAD_WINDOW,
     )
     try:
@@ -84,7 +86,7 @@ def issue_upload(
             Fields={"Content-Type": content_type},
             Conditions=[
                 {"Content-Type": content_type},
-                ["content-length-range", 1, pending.max_bytes],
+                ["content-length-range", pending.max_bytes, pending.max_bytes],
             ],
             ExpiresIn=int(UPLOAD_WINDOW.total_seconds()),
         )
@@ -186,6 +188,6 @@ def _download(pending: PendingUpload) -> File:
     for chunk in response["Body"].iter_chunks(1024 * 1024):
         spool.write(chunk)
     spool.seek(0)
-    upload = File(spool, name=pending.filename or pending.key)
+    upload = File(spool, name=pending.filename)
     upload.size = response["ContentLength"]
     return upload

@@ -31,6 +31,13 @@ class ImageFormat:
     #: The decoder can decode at 1/2, 1/4 or 1/8 scale (JPEG DCT scaling), which
     #: validation and renditions use to touch every byte with a fraction of the memory.
     scaled_decoding: bool = False
+    #: Its metadata can be dropped without re-encoding (a segment copy, for JPEG).
+    lossless_copy: bool = False
+    #: Bytes per pixel its decoder holds outside Pillow's image, and still holds while
+    #: the image is written again (measured by bench/bench_bombs.py): libwebp's
+    #: canvases and the copy Pillow reads from (12), plus the WebP encoder's own
+    #: picture (5); libheif's RGB buffer, which Pillow then copies (4).
+    working_bytes_per_pixel: int = 0
 
     @property
     def content_type(self) -> str:
@@ -53,6 +60,7 @@ FORMATS: dict[str, ImageFormat] = {
             lambda head: head.startswith(b"\xff\xd8\xff"),
             stored_as="JPEG",
             scaled_decoding=True,
+            lossless_copy=True,
         ),
         ImageFormat(
             "PNG",
@@ -71,6 +79,7 @@ FORMATS: dict[str, ImageFormat] = {
             lambda head: head[:4] == b"RIFF" and head[8:12] == b"WEBP",
             stored_as="WEBP",
             can_animate=True,
+            working_bytes_per_pixel=17,
         ),
         ImageFormat(
             "GIF",
@@ -88,6 +97,7 @@ FORMATS: dict[str, ImageFormat] = {
             (".heic", ".heif"),
             lambda head: head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS,
             stored_as="JPEG",
+            working_bytes_per_pixel=4,
         ),
     )
 }

@@ -1,49 +1,65 @@
 """Accept an image by its bytes, never by its name or declared type.
 
-:func:`prepare_image` checks an upload against the limits, sniffs its real
-format, decodes it (so truncated and corrupt files fail here, not in a
-customer's browser), refuses markup hidden inside, and removes metadata:
-by default it re-encodes (EXIF orientation applied, EXIF/GPS/XMP and comments
-dropped, HEIC/HEIF converted to JPEG); with ``reencode=False`` an upright JPEG
-keeps its pixels and loses only its metadata segments (lossless, streamed).
-The result knows its size, dimensions and sha256 so the database can answer
-those questions without touching the object store.
+:func:`prepare_image` checks an upload against the limits, sniffs its real format
+and makes the bytes we store, so that what is stored is safe by construction
+rather than by scanning what was sent:
+
+- by default it re-encodes: the pixels are decoded within the upload's decode
+  budget (:mod:`media_store.decoding`), a still image gets its EXIF orientation
+  applied and is scaled to at most ``MEDIA_MAX_STORED_DIMENSION`` (a JPEG decoded
+  straight at a reduced DCT scale when that is enough), and our encoder writes
+  nothing but pixels, the ICC colour profile and animation timing: no EXIF, XMP,
+  comments or text chunks. HEIC/HEIF photos become JPEG.
+- with ``reencode=False`` an upright JPEG keeps its pixels: a copy holding only the
+  segments the decoder needs is written (:mod:`media_store.jpeg_metadata`) and that
+  copy, not the input, is decoded at 1/8 scale, so bytes that are not a valid
+  image are never stored.
+
+Either way the stored bytes were written by us, and they are served with their
+sniffed Content-Type, ``nosniff`` and, when private, as an attachment. The result
+knows its size, dimensions and sha256 so the database can answer those questions
+without touching the object store.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import re
 import tempfile
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
-import pillow_heif
 from django.core.files.base import ContentFile, File
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
 from .conf import UploadLimits, megabytes
+from .decode_slots import decode_slot
+from .decoding import DecodeBudget, decoded_frames, fit, image_errors
 from .errors import InvalidImage, UnsupportedMediaType, UploadTooLarge
 from .formats import ACCEPTED_DESCRIPTION, ImageFormat, sniff, stored_format
-from .jpeg_metadata import NotAJpeg, strip_jpeg_metadata
+from .jpeg_metadata import (
+    JpegLayout,
+    NotAJpeg,
+    StrippedJpeg,
+    TooManyScans,
+    strip_jpeg_metadata,
+)
+from .names import clean_filename
 
-pillow_heif.register_heif_opener()  # HEIC/HEIF photos from phones
-
-# Markup a browser could be tricked into rendering: HTML/SVG/XML/PHP anywhere in
-# the file makes it a polyglot, whatever image header it starts with. Searched on
-# lower-cased chunks in two steps (cheap candidate "<x", then the full token):
-# one alternation regex over the whole file costs three times as much.
-_TAG_START = re.compile(rb"<[!?a-z]")
-_MARKUP_AT = re.compile(rb"<(?:!doctype|html|head|body|script|svg|iframe|object|embed|\?php|\?xml)")
-_SCRIPT_URL = b"javascript:"
-_SCAN_CHUNK = 1024 * 1024
-_SCAN_OVERLAP = 64
 _SPOOL_IN_MEMORY = 1024 * 1024
 _ORIENTATION = 0x0112
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+#: The only ``info`` entries our encoders may see: savers copy anything else they
+#: know (a GIF or JPEG comment, for one) into the file they write.
+_KEPT_INFO = ("transparency", "duration", "background")
 
 
 @dataclass(frozen=True)
@@ -76,96 +92,169 @@ def _describe_unsupported(head: bytes) -> str:
     return f"This file is {kind}. Upload a {ACCEPTED_DESCRIPTION} image."
 
 
-def _contains_markup(stream: IO[bytes]) -> bool:
-    stream.seek(0)
-    tail = b""
-    while chunk := stream.read(_SCAN_CHUNK):
-        window = (tail + chunk).lower()
-        if _SCRIPT_URL in window:
-            return True
-        if any(_MARKUP_AT.match(window, m.start()) for m in _TAG_START.finditer(window)):
-            return True
-        tail = window[-_SCAN_OVERLAP:]
-    return False
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation, or 1 (upright) when there is none or it cannot be read.
+
+    EXIF is never stored, so an unreadable block only means there is no rotation to
+    apply; browsers would not apply one either.
+    """
+    try:
+        value = image.getexif().get(_ORIENTATION, 1)
+    except Exception:  # any parser failure means "no usable orientation"
+        return 1
+    return value if value in _UPRIGHT else 1
 
 
-@contextmanager
-def _image_errors(limits: UploadLimits) -> Iterator[None]:
-    """Turn Pillow's failures into errors with a message for the uploader."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            yield
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise InvalidImage(_too_many_pixels(limits)) from exc
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
-            # The header already named an accepted format, so failing to read it is corruption.
-            raise InvalidImage(
-                "The image is truncated or corrupt and cannot be decoded. "
-                "Export it again from your photo app and retry."
-            ) from exc
+def _walk_jpeg(upload: IO[bytes], dst: IO[bytes] | None, limits: UploadLimits) -> StrippedJpeg:
+    try:
+        return strip_jpeg_metadata(upload, dst, max_scans=limits.max_scans)
+    except TooManyScans as exc:
+        raise InvalidImage(
+            f"The JPEG has more than {limits.max_scans} progressive scans, the limit. "
+            "Save it again as a plain (baseline) JPEG and retry."
+        ) from exc
+    except NotAJpeg as exc:
+        raise InvalidImage("The JPEG structure is corrupt. Export it again and retry.") from exc
 
 
-def _too_many_pixels(limits: UploadLimits) -> str:
-    return (
-        f"The image has too many pixels; the limit is {limits.max_pixels:,}. "
-        "Resize it and try again."
-    )
+def _draft(image: Image.Image, fmt: ImageFormat, max_dimension: int) -> None:
+    """Have a JPEG decoded straight at the smallest DCT scale (1/2, 1/4, 1/8) that
+    still covers the stored size, instead of decoding it in full and scaling down."""
+    if not fmt.scaled_decoding:
+        return
+    width, height = image.size
+    scale = 1
+    while scale < 8 and -(-max(width, height) // scale) > max_dimension:
+        scale *= 2
+    if scale > 1:
+        image.draft(None, (width // scale, height // scale))
 
 
-def _open(stream: IO[bytes], fmt: ImageFormat, limits: UploadLimits) -> Image.Image:
-    """Read the header only and enforce the pixel limit before any pixel is decoded."""
-    stream.seek(0)
-    with _image_errors(limits):
-        image = Image.open(stream, formats=[fmt.name])
-        width, height = image.size
-        if width * height * getattr(image, "n_frames", 1) > limits.max_pixels:
-            raise InvalidImage(_too_many_pixels(limits))
+def _clean(image: Image.Image) -> Image.Image:
+    image.info = {key: image.info[key] for key in _KEPT_INFO if key in image.info}
     return image
 
 
-def _decode(image: Image.Image, limits: UploadLimits, *, reduced: bool = False) -> None:
-    """Decode every frame, so truncated and corrupt files fail here.
-
-    ``reduced`` decodes a JPEG at 1/8 scale: every byte of the scan is still
-    parsed (truncation is still caught) with a 64th of the memory.
-    """
-    with _image_errors(limits):
-        if reduced:
-            image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
-        image.load()
-        frames = getattr(image, "n_frames", 1)
-        for index in range(1, frames):
-            image.seek(index)
-            image.load()
-        if frames > 1:
-            image.seek(0)
-
-
-def _reencode(image: Image.Image, fmt: ImageFormat) -> tuple[bytes, ImageFormat]:
-    """Re-encode without metadata; returns the bytes and the format they are in."""
-    out = stored_format(fmt)
-    out_format = out.name
-    frames = getattr(image, "n_frames", 1)
-    buffer = io.BytesIO()
+def _encode_still(image: Image.Image, out: ImageFormat, icc: bytes | None) -> bytes:
     options: dict[str, object] = {}
-    if icc := image.info.get("icc_profile"):
+    if icc:
         options["icc_profile"] = icc  # colour, not personal data
-    if out_format == "GIF" or (frames > 1 and out.can_animate):
-        options.update(save_all=frames > 1, loop=image.info.get("loop", 0))
-        if "duration" in image.info:
-            options["duration"] = image.info["duration"]
-        image.save(buffer, format=out_format, **options)
-        return buffer.getvalue(), out
-    upright = ImageOps.exif_transpose(image)
-    if out_format == "JPEG":
-        if upright.mode not in ("RGB", "L", "CMYK"):
-            upright = upright.convert("RGB")
+    if out.name == "JPEG":
+        if image.mode not in ("RGB", "L", "CMYK"):
+            image = image.convert("RGB")
         options.update(quality=90)
-    elif out_format == "WEBP":
+    elif out.name == "WEBP":
         options.update(quality=90, method=4)
-    upright.save(buffer, format=out_format, **options)
-    return buffer.getvalue(), out
+    elif out.name == "GIF":
+        image = _palette_for_gif(image)
+    buffer = io.BytesIO()
+    _clean(image).save(buffer, format=out.name, **options)
+    return buffer.getvalue()
+
+
+def _palette_for_gif(image: Image.Image) -> Image.Image:
+    """RGB reduced to 256 colours with the fast octree (the GIF saver's median cut
+    costs ten times as much per pixel)."""
+    if image.mode != "RGB":
+        return image
+    return image.quantize(256, method=Image.Quantize.FASTOCTREE)
+
+
+def _kept_frame(frame: Image.Image, out: ImageFormat, canvas: tuple[int, int]) -> Image.Image:
+    """A clean copy of the current frame (the decoder reuses ``frame`` for the next).
+
+    Pillow grows a GIF's canvas for frames that do not fit its logical screen; the
+    stored animation keeps the first frame's canvas, so later frames are cut to it.
+    """
+    kept = _clean(frame.copy() if frame.size == canvas else frame.crop((0, 0, *canvas)))
+    return _palette_for_gif(kept) if out.name == "GIF" else kept
+
+
+def _encode_animation(image: Image.Image, out: ImageFormat, budget: DecodeBudget) -> bytes:
+    """Re-encode every frame, each charged to ``budget`` before it is decoded.
+
+    Animations keep their size (their frames and memory are bounded instead). How
+    the frames reach the encoder follows what each Pillow saver does with them:
+
+    - GIF takes them one at a time: clean copies, decoded as the encoder asks.
+    - WebP lists them all before encoding anyway: clean copies, with their timing.
+    - APNG reads them twice (modes and sizes first) and copies each, so it gets the
+      source itself, every frame charged before anything is decoded (the frame count
+      is in the acTL chunk and the canvas is fixed). It writes no text, EXIF or XMP
+      it is not given, only the colour profile and transparency it reads from it.
+    """
+    options: dict[str, Any] = {"save_all": True, "loop": image.info.get("loop", 0)}
+    if icc := image.info.get("icc_profile"):
+        options["icc_profile"] = icc
+    if out.name == "PNG":
+        for _ in range(image.n_frames):
+            budget.frame(image.size)
+        first = image
+    else:
+        canvas = image.size
+        frames = (_kept_frame(frame, out, canvas) for frame in decoded_frames(image, budget))
+        first = next(frames)
+        options["append_images"] = frames
+        if out.name == "WEBP":
+            rest = list(frames)
+            durations = [frame.info.get("duration", 0) for frame in [first, *rest]]
+            options.update(append_images=rest, duration=durations, quality=90, method=4)
+    buffer = io.BytesIO()
+    first.save(buffer, format=out.name, **options)
+    return buffer.getvalue()
+
+
+def _reencode(
+    upload: IO[bytes], image: Image.Image, fmt: ImageFormat, limits: UploadLimits
+) -> tuple[bytes, ImageFormat]:
+    """Decode within budget and write the image again; returns the bytes and their format."""
+    out = stored_format(fmt)
+    budget = DecodeBudget(limits, fmt)
+    if out.can_animate and getattr(image, "is_animated", False):
+        return _encode_animation(image, out, budget), out
+    layout: JpegLayout | None = None
+    if fmt.lossless_copy:  # structure and scan count checked before libjpeg sees it
+        layout = _walk_jpeg(upload, None, limits).layout
+    icc = image.info.get("icc_profile")
+    size = image.size
+    _draft(image, fmt, limits.max_dimension)
+    budget.still(
+        size,
+        decoded=image.size,
+        mode=image.mode,
+        extra_bytes=layout.coefficient_bytes if layout else 0,
+    )
+    image.load()
+    orientation = _orientation(image)  # after load: a PNG's eXIf chunk may follow its pixels
+    still = fit(image, limits.max_dimension)
+    if orientation != 1:
+        still = still.transpose(_UPRIGHT[orientation])
+    return _encode_still(still, out, icc), out
+
+
+def _lossless_jpeg(
+    upload: IO[bytes], fmt: ImageFormat, limits: UploadLimits
+) -> tuple[File, str, tuple[int, int]]:
+    """Copy the whitelisted segments, then decode that copy (at 1/8 scale): the one
+    decode of this path validates exactly the bytes that will be stored."""
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115
+    stripped = _walk_jpeg(upload, spool, limits)
+    spool.seek(0)
+    stored = Image.open(spool, formats=[fmt.name])
+    size = stored.size
+    stored.draft(None, (max(1, size[0] // 8), max(1, size[1] // 8)))
+    DecodeBudget(limits, fmt).still(
+        size,
+        decoded=stored.size,
+        mode=stored.mode,
+        extra_bytes=stripped.layout.coefficient_bytes,
+        scale=False,
+    )
+    stored.load()
+    spool.seek(0)
+    content = File(spool)
+    content.size = stripped.written
+    return content, stripped.sha256, size
 
 
 def prepare_image(
@@ -174,7 +263,8 @@ def prepare_image(
     """Validate ``upload`` (a Django ``UploadedFile`` or any binary file) and make it storable.
 
     Raises :class:`UploadTooLarge` (413), :class:`UnsupportedMediaType` (415) or
-    :class:`InvalidImage` (400), each with a message meant for the uploader.
+    :class:`InvalidImage` (400), each with a message meant for the uploader; no other
+    exception escapes for any content.
     """
     size = getattr(upload, "size", None)
     if size is None:
@@ -192,31 +282,17 @@ def prepare_image(
     fmt = sniff(head)
     if fmt is None:
         raise UnsupportedMediaType(_describe_unsupported(head))
-    if _contains_markup(upload):
-        raise UnsupportedMediaType(
-            "The file contains HTML or script content inside the image data and was refused. "
-            "Export the picture again as a plain image."
-        )
-    image = _open(upload, fmt, limits)
-    width, height = image.size
-    if not reencode and fmt.name == "JPEG" and image.getexif().get(_ORIENTATION, 1) == 1:
-        # Upright JPEG: keep the original pixels, drop only the metadata (no quality loss).
-        _decode(image, limits, reduced=True)
-        spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115
-        try:
-            written, digest = strip_jpeg_metadata(upload, spool)
-        except NotAJpeg as exc:
-            raise InvalidImage("The JPEG structure is corrupt. Export it again and retry.") from exc
-        spool.seek(0)
-        content: File = File(spool)
-        content.size = written
-        out = fmt
-    else:
-        _decode(image, limits)
-        data, out = _reencode(image, fmt)
-        width, height = Image.open(io.BytesIO(data)).size
-        content = ContentFile(data)
-        digest = hashlib.sha256(data).hexdigest()
+    with decode_slot(), image_errors(limits):
+        upload.seek(0)
+        image = Image.open(upload, formats=[fmt.name])  # the header only
+        if not reencode and fmt.lossless_copy and _orientation(image) == 1:
+            content, digest, (width, height) = _lossless_jpeg(upload, fmt, limits)
+            out = fmt
+        else:
+            data, out = _reencode(upload, image, fmt, limits)
+            width, height = Image.open(io.BytesIO(data)).size
+            content = ContentFile(data)
+            digest = hashlib.sha256(data).hexdigest()
     content.content_type = out.content_type  # read by the S3 backend for the Content-Type
     return PreparedImage(
         content=content,
@@ -226,5 +302,5 @@ def prepare_image(
         height=height,
         size=content.size,
         sha256=digest,
-        original_name=(getattr(upload, "name", "") or "")[:255],
+        original_name=clean_filename(getattr(upload, "name", "") or ""),
     )

@@ -1,4 +1,4 @@
-"""WebP renditions at a few widths, generated once when an image is stored."""
+"""WebP renditions at a few widths, made by a background task once an image is stored."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ from dataclasses import dataclass
 
 from django.core.files.base import ContentFile, File
 from PIL import Image
+
+from .conf import upload_limits
+from .decode_slots import decode_slot
+from .decoding import image_errors
 
 WEBP_QUALITY = 80
 
@@ -25,24 +29,28 @@ def make_renditions(content: File, widths: Iterable[int]) -> list[RenditionData]
     Stored images are upright (re-encoded, or JPEGs kept only when upright), so no
     orientation is applied here, and a JPEG can be decoded straight at the
     smallest scale that still covers the widest rendition (``draft``): several
-    times faster than a full decode, and a fraction of the memory.
+    times faster than a full decode, and a fraction of the memory. Any failure to
+    read or encode raises :class:`~media_store.errors.InvalidImage`.
     """
+    with decode_slot(), image_errors(upload_limits()):
+        results = _renditions(content, widths)
+    content.seek(0)
+    return results
+
+
+def _renditions(content: File, widths: Iterable[int]) -> list[RenditionData]:
     content.seek(0)
     source = Image.open(content)
-    original_width, original_height = source.size
-    targets = [width for width in sorted(set(widths)) if width < original_width]
+    targets = rendition_sizes(*source.size, widths)
     if not targets:
-        content.seek(0)
         return []
-    widest = targets[-1]
-    source.draft("RGB", (widest, max(1, original_height * widest // original_width)))
+    source.draft("RGB", targets[-1])
     mode = "RGBA" if _has_alpha(source) else "RGB"
     current = source if source.mode == mode else source.convert(mode)
     del source
     results = []
     # Widest first, each from the previous one: only two images are ever in memory.
-    for width in reversed(targets):
-        height = max(1, round(original_height * width / original_width))
+    for width, height in reversed(targets):
         current = current.resize((width, height), Image.Resampling.LANCZOS)
         buffer = io.BytesIO()
         current.save(buffer, format="WEBP", quality=WEBP_QUALITY, method=4)
@@ -50,7 +58,6 @@ def make_renditions(content: File, widths: Iterable[int]) -> list[RenditionData]
         rendition.content_type = "image/webp"
         results.append(RenditionData(width, height, rendition))
     results.reverse()
-    content.seek(0)
     return results
 
 

@@ -8,10 +8,17 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
+from hypothesis import settings as hypothesis_settings
 
 from media_store.bucket import apply_public_read_policy
 from media_store.storage_config import build_storages
 from tests.support.s3 import S3Mode, S3Server, start_s3_server, storages_for
+
+# Property and fuzz tests: reproducible and a few hundred examples in the suite;
+# ``--hypothesis-profile=fuzz`` (``make fuzz``) runs thousands with fresh randomness.
+hypothesis_settings.register_profile("suite", max_examples=400, derandomize=True, database=None)
+hypothesis_settings.register_profile("fuzz", max_examples=5000, database=None)
+hypothesis_settings.load_profile("suite")
 
 
 @pytest.fixture(scope="session")

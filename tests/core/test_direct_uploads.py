@@ -61,8 +61,9 @@ def test_a_refused_direct_upload_stores_no_order(user, product, s3):
 
 @pytest.mark.s3
 def test_another_customers_upload_cannot_be_ordered(user, other_user, product, s3):
-    grant = issue(user, purpose=ORDER_IMAGES).json()
-    send(grant, image_bytes())
+    data = image_bytes()
+    grant = issue(user, purpose=ORDER_IMAGES, size=len(data)).json()
+    send(grant, data)
     assert order_with(other_user, product, grant["id"]).status_code == 400
     assert order_with(user, product, grant["id"]).status_code == 201
 

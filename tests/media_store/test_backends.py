@@ -1,4 +1,7 @@
+import threading
+
 import pytest
+from django.core.files.base import ContentFile
 from storages.backends.s3 import S3Storage
 
 from media_store.backends import PublicS3Storage
@@ -30,3 +33,26 @@ def test_custom_domain_urls():
     s3 = S3Settings(bucket_name="shop-media", custom_domain="media.example.com")
     storage = PublicS3Storage(**s3_options(s3, location="media"), custom_domain="media.example.com")
     assert storage.url("products/a.jpg") == "https://media.example.com/media/products/a.jpg"
+
+
+@pytest.mark.s3
+def test_every_thread_reuses_one_loaded_s3_model(s3):
+    """django-storages gives each thread its own boto3 session; they share what is loaded."""
+    from media_store.models import storage_for
+
+    storage = storage_for("private")
+    clients = []
+    threads = [
+        threading.Thread(target=lambda: clients.append(storage.connection.meta.client))
+        for _ in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+        thread.join()
+    assert len({id(client) for client in clients}) == 3  # still one client per thread
+    models = {id(client.meta.service_model._service_description) for client in clients}
+    assert len(models) == 1  # loaded once, not once per thread
+    storage.save("shared-loader-check.txt", ContentFile(b"works"))  # and they work
+    with storage.open("shared-loader-check.txt") as stored:
+        assert stored.read() == b"works"
+    storage.delete("shared-loader-check.txt")

@@ -9,6 +9,7 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -50,21 +51,55 @@ def test_direct_upload_then_finalize(user, s3, django_capture_on_commit_callback
 
 @pytest.mark.s3
 def test_the_bucket_rejects_what_the_policy_forbids(user, s3):
-    grant = issue(user, purpose=PRIVATE_NOTE, size=100).json()
-    max_bytes = grant["max_bytes"]
-    status, body = send(grant, b"\xff" * (max_bytes + 1))
-    assert status == 400 and b"EntityTooLarge" in body
-    status, body = send(grant, image_bytes(), content_type="text/html")
+    data = image_bytes()
+    grant = issue(user, purpose=PRIVATE_NOTE, size=len(data)).json()
+    status, body = send(grant, data, content_type="text/html")
     assert status == 403 and b"Content-Type" in body
-    status, body = send(grant, image_bytes(), key="private/uploads/someone-elses")
+    status, body = send(grant, data, key="private/uploads/someone-elses")
     assert status == 403 and b"key" in body
-    status, body = send(grant, image_bytes(), key="media/products/evil.jpg")
+    status, body = send(grant, data, key="media/products/evil.jpg")
     assert status == 403
     tampered = dict(grant["fields"])
     tampered["x-amz-signature"] = "0" * 64
-    status, _ = send({**grant, "fields": tampered}, image_bytes())
+    status, _ = send({**grant, "fields": tampered}, data)
     assert status == 403
     assert s3.keys() == []
+
+
+@pytest.mark.s3
+def test_the_bucket_takes_exactly_the_declared_size(user, s3):
+    data = image_bytes("PNG", size=(80, 60))
+    grant = issue(user, purpose=PRIVATE_NOTE, size=len(data), content_type="image/png").json()
+    assert grant["max_bytes"] == len(data)
+    status, body = send(grant, data + b"\x00")
+    assert status == 400 and b"EntityTooLarge" in body
+    status, body = send(grant, data[:-1])
+    assert status == 400 and b"EntityTooSmall" in body
+    assert s3.keys() == []
+    assert send(grant, data)[0] == 204
+    assert len(attach(user=user, upload_ids=[grant["id"]])) == 1
+
+
+@pytest.mark.s3
+def test_direct_upload_names_are_cleaned_like_multipart_names(user, s3):
+    hostile = "..\\..\\tmp/../photo\u202egpj.exe\u200b\x07.png"
+    data = image_bytes("PNG")
+    response = client_for(user).post(
+        "/api/media/uploads/",
+        {
+            "purpose": PRIVATE_NOTE,
+            "content_type": "image/png",
+            "size": len(data),
+            "filename": hostile,
+        },
+        format="json",
+    )
+    grant = response.json()
+    assert PendingUpload.objects.get().filename == "photogpj.exe.png"
+    assert send(grant, data)[0] == 204
+    [direct] = attach(user=user, upload_ids=[grant["id"]])
+    [multipart] = attach(user=user, files=[SimpleUploadedFile(hostile, data, "image/png")])
+    assert direct.file.original_name == multipart.file.original_name == "photogpj.exe.png"
 
 
 @pytest.mark.s3
@@ -81,8 +116,9 @@ def test_finalize_rejects_a_non_image_sent_as_jpeg(user, s3):
 
 @pytest.mark.s3
 def test_uploads_belong_to_their_owner_and_purpose(user, other_user, staff, s3):
-    grant = issue(user, purpose=PRIVATE_NOTE).json()
-    send(grant, image_bytes())
+    data = image_bytes()
+    grant = issue(user, purpose=PRIVATE_NOTE, size=len(data)).json()
+    send(grant, data)
     with pytest.raises(UnknownUpload):
         attach(user=other_user, upload_ids=[grant["id"]])
     with pytest.raises(UnknownUpload):
@@ -114,8 +150,9 @@ def test_request_validation(user, staff, s3, settings):
 
 @pytest.mark.s3
 def test_expired_uploads_are_cleaned_up(user, s3):
-    grant = issue(user, purpose=PRIVATE_NOTE).json()
-    send(grant, image_bytes())
+    data = image_bytes()
+    grant = issue(user, purpose=PRIVATE_NOTE, size=len(data)).json()
+    send(grant, data)
     assert len(s3.keys("private/uploads/")) == 1
     PendingUpload.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     call_command("media_cleanup_uploads", stdout=io.StringIO())

@@ -11,7 +11,7 @@ from media_store.conf import UploadLimits
 from media_store.errors import InvalidImage, UnsupportedMediaType
 from media_store.images import prepare_image
 from media_store.jpeg_metadata import NotAJpeg, strip_jpeg_metadata
-from tests.support.images import gps_jpeg_rotated, image_bytes
+from tests.support.images import gps_jpeg_rotated, image_bytes, rotated_jpeg_with_broken_exif
 
 LIMITS = UploadLimits(max_bytes=20_000_000, max_pixels=40_000_000, max_files=5)
 
@@ -76,3 +76,10 @@ def test_pixel_limit_is_checked_from_the_header():
 def test_svg_is_refused_by_content():
     with pytest.raises(UnsupportedMediaType, match="SVG"):
         prepare_image(io.BytesIO(b'<svg xmlns="http://www.w3.org/2000/svg"/>'), limits=LIMITS)
+
+
+@pytest.mark.parametrize("reencode", [True, False])
+def test_exif_that_pillow_cannot_rewrite_is_no_error(reencode):
+    broken = rotated_jpeg_with_broken_exif()
+    prepared = prepare_image(io.BytesIO(broken), limits=LIMITS, reencode=reencode)
+    assert (prepared.width, prepared.height) == (20, 40)  # the orientation still applies

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
@@ -14,6 +15,15 @@ def image_bytes(
     buffer = io.BytesIO()
     mode = "RGBA" if fmt in ("PNG", "WEBP") else "RGB"
     Image.new(mode, size, color).save(buffer, format=fmt, **save)
+    return buffer.getvalue()
+
+
+def encode(frames: list[Image.Image], fmt: str, **options: object) -> bytes:
+    """``frames`` saved as one image, or as an animation when there are several."""
+    buffer = io.BytesIO()
+    frames[0].save(
+        buffer, format=fmt, save_all=len(frames) > 1, append_images=frames[1:], **options
+    )
     return buffer.getvalue()
 
 
@@ -38,4 +48,18 @@ def gps_jpeg_rotated() -> bytes:
     exif[0x010F] = "PhoneMaker"
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", exif=exif.tobytes(), quality=95)
+    return buffer.getvalue()
+
+
+def rotated_jpeg_with_broken_exif() -> bytes:
+    """40x20 JPEG, EXIF orientation 6, with a tag of the wrong type that Pillow reads but
+    cannot write back (its ``exif_transpose`` raises ``struct.error`` on it)."""
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"
+    exif[0x0112] = 6
+    data = bytearray(exif.tobytes())
+    make = data.index(struct.pack(">H", 0x010F))
+    data[make : make + 2] = struct.pack(">H", 0x0156)  # TransferRange, which holds numbers
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 20), "red").save(buffer, format="JPEG", exif=bytes(data))
     return buffer.getvalue()
