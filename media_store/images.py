@@ -13,7 +13,8 @@ rather than by scanning what was sent:
 - with ``reencode=False`` an upright JPEG keeps its pixels: a copy holding only the
   segments the decoder needs is written (:mod:`media_store.jpeg_metadata`) and that
   copy, not the input, is decoded at 1/8 scale, so bytes that are not a valid
-  image are never stored.
+  image are never stored. That decode can be left to the caller
+  (``PreparedImage.check``) to run while the bytes are being written to the store.
 
 Either way the stored bytes were written by us, and they are served with their
 sniffed Content-Type, ``nosniff`` and, when private, as an attachment. The result
@@ -25,8 +26,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from django.core.files.base import ContentFile, File
@@ -46,7 +49,6 @@ from .jpeg_metadata import (
 )
 from .names import clean_filename
 
-_SPOOL_IN_MEMORY = 1024 * 1024
 _ORIENTATION = 0x0112
 _UPRIGHT = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -75,6 +77,10 @@ class PreparedImage:
     sha256: str
     #: The uploader's file name, for display only (never part of a key).
     original_name: str = ""
+    #: Validation still to run on ``content`` (the decode of a lossless copy), when
+    #: :func:`prepare_image` was asked to leave it to the caller; it reads the bytes
+    #: without moving ``content``'s position and raises like ``prepare_image``.
+    check: Callable[[], None] | None = field(default=None, compare=False, repr=False)
 
 
 def _describe_unsupported(head: bytes) -> str:
@@ -232,15 +238,49 @@ def _reencode(
     return _encode_still(still, out, icc), out
 
 
+class _PositionalReader(io.RawIOBase):
+    """Reads a file by offset (``os.pread``), leaving its shared position alone, so one
+    thread can decode the bytes another is sending to the store."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position}.get(whence)
+        if base is None:
+            base = os.fstat(self._fd).st_size
+        self._position = base + offset
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        data = os.pread(self._fd, len(buffer), self._position)
+        buffer[: len(data)] = data
+        self._position += len(data)
+        return len(data)
+
+
 def _lossless_jpeg(
     upload: IO[bytes], fmt: ImageFormat, limits: UploadLimits
-) -> tuple[File, str, tuple[int, int]]:
-    """Copy the whitelisted segments, then decode that copy (at 1/8 scale): the one
-    decode of this path validates exactly the bytes that will be stored."""
-    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115
-    stripped = _walk_jpeg(upload, spool, limits)
-    spool.seek(0)
-    stored = Image.open(spool, formats=[fmt.name])
+) -> tuple[File, str, tuple[int, int], Callable[[], None]]:
+    """Copy the whitelisted segments; return the copy, its digest and size, and the one
+    decode of this path (at 1/8 scale), which validates exactly the bytes to be stored.
+
+    The copy's header is read and its decode priced now; the returned check decodes it.
+    """
+    copy = tempfile.TemporaryFile()  # noqa: SIM115  (owned by the returned File)
+    stripped = _walk_jpeg(upload, copy, limits)
+    copy.seek(0)
+    stored = Image.open(io.BufferedReader(_PositionalReader(copy.fileno())), formats=[fmt.name])
     size = stored.size
     stored.draft(None, (max(1, size[0] // 8), max(1, size[1] // 8)))
     DecodeBudget(limits, fmt).still(
@@ -250,21 +290,26 @@ def _lossless_jpeg(
         extra_bytes=stripped.layout.coefficient_bytes,
         scale=False,
     )
-    stored.load()
-    spool.seek(0)
-    content = File(spool)
+
+    def check() -> None:
+        with decode_slot(), image_errors(limits):
+            stored.load()
+
+    content = File(copy)
     content.size = stripped.written
-    return content, stripped.sha256, size
+    return content, stripped.sha256, size, check
 
 
 def prepare_image(
-    upload: IO[bytes], *, limits: UploadLimits, reencode: bool = True
+    upload: IO[bytes], *, limits: UploadLimits, reencode: bool = True, defer_check: bool = False
 ) -> PreparedImage:
     """Validate ``upload`` (a Django ``UploadedFile`` or any binary file) and make it storable.
 
     Raises :class:`UploadTooLarge` (413), :class:`UnsupportedMediaType` (415) or
     :class:`InvalidImage` (400), each with a message meant for the uploader; no other
-    exception escapes for any content.
+    exception escapes for any content. With ``defer_check`` the last step of
+    validation may be returned as ``PreparedImage.check`` instead of run: whoever
+    stores the content must run it and must not keep the object if it raises.
     """
     size = getattr(upload, "size", None)
     if size is None:
@@ -282,17 +327,21 @@ def prepare_image(
     fmt = sniff(head)
     if fmt is None:
         raise UnsupportedMediaType(_describe_unsupported(head))
+    check = None
     with decode_slot(), image_errors(limits):
         upload.seek(0)
         image = Image.open(upload, formats=[fmt.name])  # the header only
         if not reencode and fmt.lossless_copy and _orientation(image) == 1:
-            content, digest, (width, height) = _lossless_jpeg(upload, fmt, limits)
+            content, digest, (width, height), check = _lossless_jpeg(upload, fmt, limits)
             out = fmt
         else:
             data, out = _reencode(upload, image, fmt, limits)
             width, height = Image.open(io.BytesIO(data)).size
             content = ContentFile(data)
             digest = hashlib.sha256(data).hexdigest()
+    if check is not None and not defer_check:
+        check()
+        check = None
     content.content_type = out.content_type  # read by the S3 backend for the Content-Type
     return PreparedImage(
         content=content,
@@ -303,4 +352,5 @@ def prepare_image(
         size=content.size,
         sha256=digest,
         original_name=clean_filename(getattr(upload, "name", "") or ""),
+        check=check,
     )

@@ -55,7 +55,7 @@ def accept_images(
         raise TooManyFiles(f"At most {limits.max_files} files can be stored at once.")
     claimed = claim_uploads(owner, upload_ids, purpose=spec.name)
     with finalizing(claimed) as downloaded:
-        prepared = [prepare_for(spec, source) for source in [*files, *downloaded]]
+        prepared = [prepare_for(spec, source, defer_check=True) for source in [*files, *downloaded]]
         with staged_uploads() as stage:
             yield [stage.put(item, spec) for item in prepared]
 
@@ -65,8 +65,16 @@ def check_allowed(purpose: Purpose, owner: Any) -> None:
         raise UploadNotAllowed("You may not upload files for this purpose.")
 
 
-def prepare_for(purpose: Purpose, source: ImageSource) -> PreparedImage:
-    """Validate one image by the rules of ``purpose`` (a prepared image passes as it is)."""
+def prepare_for(
+    purpose: Purpose, source: ImageSource, *, defer_check: bool = False
+) -> PreparedImage:
+    """Validate one image by the rules of ``purpose`` (a prepared image passes as it is).
+
+    ``defer_check`` lets the last decode run while the bytes are written (see
+    :meth:`media_store.staging.UploadStage.put`).
+    """
     if isinstance(source, PreparedImage):
         return source
-    return prepare_image(source, limits=upload_limits(), reencode=purpose.reencode)
+    return prepare_image(
+        source, limits=upload_limits(), reencode=purpose.reencode, defer_check=defer_check
+    )

@@ -11,7 +11,8 @@ roll back after it returns.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -55,11 +56,20 @@ class UploadStage:
         self.written: list[tuple[str, str]] = []
 
     def put(self, prepared: PreparedImage, purpose: Purpose) -> StagedFile:
-        """Write ``prepared`` under a fresh key; return the unsaved row."""
+        """Write ``prepared`` under a fresh key; return the unsaved row.
+
+        A validation step left in ``prepared.check`` runs while the object is being
+        written: the key is random and no row names it yet, and if the check fails
+        the error propagates out of :func:`staged_uploads`, which deletes the object.
+        """
         visibility = purpose.visibility
         key = new_key(purpose.prefix, prepared.extension)
-        write_object(visibility, key, prepared.content)
-        self.written.append((visibility, key))
+
+        def write() -> None:
+            write_object(visibility, key, prepared.content)
+            self.written.append((visibility, key))
+
+        _while_checking(prepared.check, write)
         return StagedFile(
             StoredFile(
                 visibility=visibility,
@@ -79,6 +89,30 @@ class UploadStage:
         for visibility, key in self.written:
             delete_now_or_later(visibility, [key])
         self.written.clear()
+
+
+def _while_checking(check: Callable[[], None] | None, write: Callable[[], None]) -> None:
+    """Run ``write`` here and ``check`` (mostly a decode, which releases the GIL) in a
+    thread beside it; a failed check is raised over any failure of the write."""
+    if check is None:
+        write()
+        return
+    failures: list[BaseException] = []
+
+    def run_check() -> None:
+        try:
+            check()
+        except BaseException as exc:  # handed to the request's thread
+            failures.append(exc)
+
+    thread = threading.Thread(target=run_check, name="media-check")
+    thread.start()
+    try:
+        write()
+    finally:
+        thread.join()
+        if failures:
+            raise failures[0]
 
 
 @contextmanager
