@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 
@@ -21,6 +22,18 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 if (BASE_DIR / ".env").is_file():
     env.read_env(BASE_DIR / ".env")  # never overrides variables already set
+
+
+def _from_env(defaults: dict[str, Any], name: str) -> Any:
+    """Setting ``name`` from the environment, read as the type of its default in
+    ``defaults`` (each app keeps its defaults in its ``conf.DEFAULTS``)."""
+    default = defaults[name]
+    if isinstance(default, bool):
+        return env.bool(name, default=default)
+    if isinstance(default, tuple):
+        return env.list(name, cast=type(default[0]), default=list(default))
+    return {int: env.int, float: env.float, str: env.str}[type(default)](name, default=default)
+
 
 DEBUG = env.bool("DEBUG", default=False)
 # Fails fast (ImproperlyConfigured) in production when SECRET_KEY is missing.
@@ -147,9 +160,7 @@ AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="")
 AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="us-east-1")
 AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None
 AWS_S3_CUSTOM_DOMAIN = env.str("AWS_S3_CUSTOM_DOMAIN", default="") or None
-MEDIA_SIGNED_URL_EXPIRE = env.int(
-    "MEDIA_SIGNED_URL_EXPIRE", default=MEDIA_DEFAULTS["MEDIA_SIGNED_URL_EXPIRE"]
-)
+MEDIA_SIGNED_URL_EXPIRE = _from_env(MEDIA_DEFAULTS, "MEDIA_SIGNED_URL_EXPIRE")
 STATIC_ON_S3 = env.bool("STATIC_ON_S3", default=True)
 
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
@@ -185,37 +196,18 @@ if not USE_S3:
     MEDIA_URL = "/media/"
 
 # Limits and media behaviour; defaults in media_store.conf (see README "Configuration").
-MEDIA_MAX_UPLOAD_BYTES = env.int(
-    "MEDIA_MAX_UPLOAD_BYTES", default=MEDIA_DEFAULTS["MEDIA_MAX_UPLOAD_BYTES"]
-)
-MEDIA_MAX_IMAGE_PIXELS = env.int(
-    "MEDIA_MAX_IMAGE_PIXELS", default=MEDIA_DEFAULTS["MEDIA_MAX_IMAGE_PIXELS"]
-)
-MEDIA_MAX_FILES_PER_REQUEST = env.int(
-    "MEDIA_MAX_FILES_PER_REQUEST", default=MEDIA_DEFAULTS["MEDIA_MAX_FILES_PER_REQUEST"]
-)
+MEDIA_MAX_UPLOAD_BYTES = _from_env(MEDIA_DEFAULTS, "MEDIA_MAX_UPLOAD_BYTES")
+MEDIA_MAX_IMAGE_PIXELS = _from_env(MEDIA_DEFAULTS, "MEDIA_MAX_IMAGE_PIXELS")
+MEDIA_MAX_FILES_PER_REQUEST = _from_env(MEDIA_DEFAULTS, "MEDIA_MAX_FILES_PER_REQUEST")
 ORDER_MAX_IMAGES = env.int("ORDER_MAX_IMAGES", default=MEDIA_MAX_FILES_PER_REQUEST)
-MEDIA_REENCODE_PUBLIC = env.bool(
-    "MEDIA_REENCODE_PUBLIC", default=MEDIA_DEFAULTS["MEDIA_REENCODE_PUBLIC"]
-)
-MEDIA_RENDITION_WIDTHS = env.list(
-    "MEDIA_RENDITION_WIDTHS", cast=int, default=list(MEDIA_DEFAULTS["MEDIA_RENDITION_WIDTHS"])
-)
+MEDIA_REENCODE_PUBLIC = _from_env(MEDIA_DEFAULTS, "MEDIA_REENCODE_PUBLIC")
+MEDIA_RENDITION_WIDTHS = _from_env(MEDIA_DEFAULTS, "MEDIA_RENDITION_WIDTHS")
 # --- Bounded work per upload (media_store.decoding; see README "Configuration") ---
-MEDIA_MAX_FRAMES = env.int("MEDIA_MAX_FRAMES", default=MEDIA_DEFAULTS["MEDIA_MAX_FRAMES"])
-MEDIA_MAX_JPEG_SCANS = env.int(
-    "MEDIA_MAX_JPEG_SCANS", default=MEDIA_DEFAULTS["MEDIA_MAX_JPEG_SCANS"]
-)
-MEDIA_MAX_DECODE_MEMORY = env.int(
-    "MEDIA_MAX_DECODE_MEMORY", default=MEDIA_DEFAULTS["MEDIA_MAX_DECODE_MEMORY"]
-)
-MEDIA_DECODE_CONCURRENCY = env.int(
-    "MEDIA_DECODE_CONCURRENCY", default=MEDIA_DEFAULTS["MEDIA_DECODE_CONCURRENCY"]
-)
-MEDIA_MAX_STORED_DIMENSION = env.int(
-    "MEDIA_MAX_STORED_DIMENSION", default=MEDIA_DEFAULTS["MEDIA_MAX_STORED_DIMENSION"]
-)
-# --- end of bounded work ---
+MEDIA_MAX_FRAMES = _from_env(MEDIA_DEFAULTS, "MEDIA_MAX_FRAMES")
+MEDIA_MAX_JPEG_SCANS = _from_env(MEDIA_DEFAULTS, "MEDIA_MAX_JPEG_SCANS")
+MEDIA_MAX_DECODE_MEMORY = _from_env(MEDIA_DEFAULTS, "MEDIA_MAX_DECODE_MEMORY")
+MEDIA_DECODE_CONCURRENCY = _from_env(MEDIA_DEFAULTS, "MEDIA_DECODE_CONCURRENCY")
+MEDIA_MAX_STORED_DIMENSION = _from_env(MEDIA_DEFAULTS, "MEDIA_MAX_STORED_DIMENSION")
 # Bodies above this spill to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
@@ -228,25 +220,13 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
-JOBS_MAX_ATTEMPTS = env.int("JOBS_MAX_ATTEMPTS", default=JOBS_DEFAULTS["JOBS_MAX_ATTEMPTS"])
-JOBS_RETRY_BASE_SECONDS = env.float(
-    "JOBS_RETRY_BASE_SECONDS", default=JOBS_DEFAULTS["JOBS_RETRY_BASE_SECONDS"]
-)
-JOBS_RETRY_MAX_SECONDS = env.float(
-    "JOBS_RETRY_MAX_SECONDS", default=JOBS_DEFAULTS["JOBS_RETRY_MAX_SECONDS"]
-)
-JOBS_HEARTBEAT_SECONDS = env.float(
-    "JOBS_HEARTBEAT_SECONDS", default=JOBS_DEFAULTS["JOBS_HEARTBEAT_SECONDS"]
-)
-JOBS_WORKER_STALE_SECONDS = env.float(
-    "JOBS_WORKER_STALE_SECONDS", default=JOBS_DEFAULTS["JOBS_WORKER_STALE_SECONDS"]
-)
-JOBS_WORKER_MISSING_SECONDS = env.float(
-    "JOBS_WORKER_MISSING_SECONDS", default=JOBS_DEFAULTS["JOBS_WORKER_MISSING_SECONDS"]
-)
-JOBS_RESULT_RETENTION_DAYS = env.int(
-    "JOBS_RESULT_RETENTION_DAYS", default=JOBS_DEFAULTS["JOBS_RESULT_RETENTION_DAYS"]
-)
+JOBS_MAX_ATTEMPTS = _from_env(JOBS_DEFAULTS, "JOBS_MAX_ATTEMPTS")
+JOBS_RETRY_BASE_SECONDS = _from_env(JOBS_DEFAULTS, "JOBS_RETRY_BASE_SECONDS")
+JOBS_RETRY_MAX_SECONDS = _from_env(JOBS_DEFAULTS, "JOBS_RETRY_MAX_SECONDS")
+JOBS_HEARTBEAT_SECONDS = _from_env(JOBS_DEFAULTS, "JOBS_HEARTBEAT_SECONDS")
+JOBS_WORKER_STALE_SECONDS = _from_env(JOBS_DEFAULTS, "JOBS_WORKER_STALE_SECONDS")
+JOBS_WORKER_MISSING_SECONDS = _from_env(JOBS_DEFAULTS, "JOBS_WORKER_MISSING_SECONDS")
+JOBS_RESULT_RETENTION_DAYS = _from_env(JOBS_DEFAULTS, "JOBS_RESULT_RETENTION_DAYS")
 
 # --- API ----------------------------------------------------------------------
 REST_FRAMEWORK = {
