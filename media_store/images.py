@@ -38,7 +38,7 @@ from PIL import Image
 from .conf import UploadLimits, megabytes
 from .decode_slots import decode_slot
 from .decoding import DecodeBudget, decoded_frames, fit, image_errors
-from .errors import InvalidImage, UnsupportedMediaType, UploadTooLarge
+from .errors import EmptyFile, InvalidImage, UnsupportedMediaType, UploadTooLarge
 from .formats import ACCEPTED_DESCRIPTION, ImageFormat, sniff, stored_format
 from .jpeg_metadata import (
     JpegLayout,
@@ -316,7 +316,7 @@ def prepare_image(
         upload.seek(0, io.SEEK_END)
         size = upload.tell()
     if size == 0:
-        raise InvalidImage("The file is empty (0 bytes). Choose an image file and try again.")
+        raise EmptyFile()
     if size > limits.max_bytes:
         raise UploadTooLarge(
             f"The file is {megabytes(size)}; the limit is {megabytes(limits.max_bytes)}. "
