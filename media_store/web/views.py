@@ -71,9 +71,9 @@ def private_file(request: HttpRequest, token: str) -> HttpResponse:
     try:
         name = storage.name_from_token(token)
     except signing.SignatureExpired:
-        return _forbidden("This link has expired; reload the page for a fresh one.")
+        return _forbidden("This link has expired; reload the page for a fresh one.", "link_expired")
     except signing.BadSignature:
-        return _forbidden("This link is not valid.")
+        return _forbidden("This link is not valid.", "link_invalid")
     if not storage.exists(name):
         raise Http404
     response = FileResponse(
@@ -83,5 +83,5 @@ def private_file(request: HttpRequest, token: str) -> HttpResponse:
     return response
 
 
-def _forbidden(message: str) -> JsonResponse:
-    return JsonResponse({"detail": message}, status=403)
+def _forbidden(message: str, code: str) -> JsonResponse:
+    return JsonResponse({"detail": message, "code": code}, status=403)
