@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from config.exceptions import exception_handler
 from core.models import Order, OrderLine, Product
 from core.services import LineRequest, order_create
-from tests.support.clients import client_for
+from tests.support.clients import client_for, session_client
 from tests.support.images import upload
 from tests.support.multipart import encode_multipart
 from tests.support.throttles import limit_uploads
@@ -160,15 +160,6 @@ def test_deeply_nested_lines_are_a_400_in_multipart_and_json(user):
     nested_field = '{"lines": [{"product": ' + "[" * 900 + "]" * 900 + ', "quantity": 1}]}'
     inner = client.post(ORDERS, nested_field, content_type="application/json")
     assert inner.status_code == 400
-
-
-def session_client(user) -> APIClient:
-    """Signed in with a session and CSRF checks on, as the storefront is."""
-    client = APIClient(enforce_csrf_checks=True)
-    client.force_login(user)
-    client.get("/")  # sets the CSRF cookie
-    client.credentials(HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
-    return client
 
 
 def too_many_fields():

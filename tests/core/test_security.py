@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from core.models import Product
 from media_store import intake
 from media_store.models import StoredFile
-from tests.support.clients import client_for
+from tests.support.clients import client_for, session_client
 from tests.support.images import image_bytes, upload
 from tests.support.throttles import limit_uploads
 
@@ -113,3 +113,14 @@ def test_admin_upload_goes_through_the_same_checks(staff, local_media):
     assert product.image.content_type == "image/png"
     page = client.get(f"/admin/core/product/{product.pk}/change/")
     assert b"<img src=" in page.content
+
+
+def test_a_session_upload_over_the_limit_is_cut_off_while_streaming_too(user, product, settings):
+    """The CSRF check reads the form before the view: it must use the same bounded parser."""
+    settings.MEDIA_MAX_UPLOAD_BYTES = 200_000
+    big = upload("big.jpg", b"\xff\xd8\xff" + b"\x00" * 300_000)
+    response = session_client(user).post(
+        "/api/core/orders/", order_data(product, big), format="multipart"
+    )
+    assert response.status_code == 413
+    assert "big.jpg" in response.json()["detail"]
