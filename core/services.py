@@ -8,6 +8,7 @@ deleted images are removed from the store only after the transaction commits.
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -46,8 +47,13 @@ def unique_slug(name: str, *, exclude_pk: int | None = None, attempt: int = 0) -
     base = slugify(name)[:180] or "product"
     if attempt >= SEQUENTIAL_SLUG_ATTEMPTS:
         return f"{base}-{secrets.token_hex(3)}"
+    taken = set(
+        Product.objects.filter(slug__startswith=base, slug__regex=rf"^{re.escape(base)}(-[0-9]+)?$")
+        .exclude(pk=exclude_pk)
+        .values_list("slug", flat=True)
+    )  # one query, however many products share the name
     slug, n = base, 1
-    while slug_in_use(slug, exclude_pk=exclude_pk):
+    while slug in taken:
         n += 1
         slug = f"{base}-{n}"
     return slug

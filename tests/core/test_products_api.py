@@ -152,6 +152,18 @@ def test_staff_can_update_fields_without_touching_the_image(staff, product):
     assert response.json()["image"] is None
 
 
+def test_the_next_free_slug_takes_one_query_however_many_share_the_name(
+    staff, django_assert_num_queries
+):
+    taken = ["blue-mug", *(f"blue-mug-{n}" for n in range(2, 40)), "blue-mug-cake", "blue-mug-7x"]
+    Product.objects.bulk_create(Product(name=slug, slug=slug, price=1) for slug in taken)
+    Product.objects.filter(slug="blue-mug-17").delete()
+    with django_assert_num_queries(1):
+        assert services.unique_slug("Blue Mug") == "blue-mug-17"
+    Product.objects.create(name="x", slug="blue-mug-17", price=1)
+    assert services.unique_slug("Blue Mug") == "blue-mug-40"
+
+
 def test_slug_is_generated_and_unique(staff):
     a = create_product(staff, "Blue Mug").json()
     b = create_product(staff, "Blue Mug").json()
