@@ -13,7 +13,7 @@ from core.idempotency import CLAIM_TIMEOUT, prune_idempotency_records
 from core.models import IdempotencyRecord, Order, Product
 from media_store.models import StoredFile
 from tests.support.clients import client_for
-from tests.support.concurrency import at_once
+from tests.support.concurrency import at_once, needs_concurrent_writers
 from tests.support.images import image_bytes, upload
 from tests.support.multipart import encode_multipart
 from tests.support.throttles import limit_uploads
@@ -177,6 +177,7 @@ def test_product_creation_is_idempotent_too(staff):
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_duplicates_create_one_order(user, product):
+    needs_concurrent_writers()
     body = order_body(product)
 
     def send():

@@ -11,7 +11,7 @@ from core.models import Product
 from media_store.models import StoredFile
 from tests.support.catalog import make_catalog
 from tests.support.clients import client_for
-from tests.support.concurrency import at_once
+from tests.support.concurrency import at_once, needs_concurrent_writers
 from tests.support.http import fetch
 from tests.support.images import image_bytes, upload
 from tests.support.s3 import free_port, storages_for
@@ -200,6 +200,7 @@ def test_concurrent_products_with_one_name_all_get_their_own_slug(staff, monkeyp
     """Every request picks the same free slug before any has saved (each is held at a
     barrier after its first pick), so all but one hit the unique constraint: they must
     pick again, never answer 409."""
+    needs_concurrent_writers()
     picked, real = threading.Barrier(8, timeout=30), services.unique_slug
     first = threading.local()
 
@@ -220,6 +221,7 @@ def test_concurrent_products_with_one_name_all_get_their_own_slug(staff, monkeyp
 
 @pytest.mark.django_db(transaction=True)
 def test_a_chosen_slug_taken_by_a_concurrent_request_is_a_409(staff):
+    needs_concurrent_writers()
     bodies = [{"name": f"Chosen {n}", "price": "1.00", "slug": "chosen"} for n in range(4)]
     statuses = sorted(r.status_code for r in post_at_once(staff, bodies))
     assert statuses == [201, 409, 409, 409]

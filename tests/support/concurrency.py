@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+import pytest
 from django.db import connection
 
 T = TypeVar("T")
@@ -27,3 +28,11 @@ def at_once(calls: Sequence[Callable[[], T]]) -> list[T]:
 
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
         return list(pool.map(run, calls))
+
+
+def needs_concurrent_writers() -> None:
+    """Skip on SQLite: it takes one writer at a time, and the test database answers
+    concurrent writes with "table is locked" instead of waiting. CI runs these tests
+    on PostgreSQL."""
+    if connection.vendor == "sqlite":
+        pytest.skip("concurrent writers need PostgreSQL (SQLite takes one writer at a time)")
