@@ -31,7 +31,7 @@ from PIL import GifImagePlugin, Image
 
 from .conf import UploadLimits, megabytes
 from .errors import InvalidImage, MediaError
-from .formats import ImageFormat
+from .formats import ImageFormat, stored_format
 
 logger = logging.getLogger(__name__)
 
@@ -105,9 +105,10 @@ class DecodeBudget:
         self.fmt = fmt
         self.frames = 0
         self.pixels = 0
+        self.weighted_pixels = 0.0
         self.canvas = 0
 
-    def _count(self, size: tuple[int, int]) -> None:
+    def _count(self, size: tuple[int, int], weight: float = 1.0) -> None:
         pixels = size[0] * size[1]
         if pixels > self.limits.max_pixels:
             raise InvalidImage(too_many_pixels(self.limits))
@@ -118,10 +119,13 @@ class DecodeBudget:
                 "Shorten it and try again."
             )
         self.pixels += pixels
-        if self.pixels > self.limits.max_pixels:
+        self.weighted_pixels += pixels * weight
+        if self.weighted_pixels > self.limits.max_pixels:
+            limit = int(self.limits.max_pixels / weight)
             raise InvalidImage(
                 f"The animation has too many pixels in all its frames together; the limit is "
-                f"{self.limits.max_pixels:,}. Make it smaller or shorter and try again."
+                f"{limit:,} for an animated {self.fmt.label}. Make it smaller or shorter and "
+                "try again."
             )
         self.canvas = max(self.canvas, pixels)
 
@@ -156,7 +160,7 @@ class DecodeBudget:
     def frame(self, size: tuple[int, int]) -> None:
         """Charge the next frame of an animation that is re-encoded with all its frames:
         the encoder keeps every frame, the decoder and encoder a few canvases."""
-        self._count(size)
+        self._count(size, stored_format(self.fmt).frame_pixel_weight)
         self._memory(_BYTES_PER_PIXEL * (self.pixels + _ANIMATION_CANVASES * self.canvas))
 
     def _memory(self, needed: int) -> None:

@@ -36,8 +36,13 @@ class ImageFormat:
     #: Bytes per pixel its decoder holds outside Pillow's image, and still holds while
     #: the image is written again (measured by bench/bench_bombs.py): libwebp's
     #: canvases and the copy Pillow reads from (12), plus the WebP encoder's own
-    #: picture (5); libheif's RGB buffer, which Pillow then copies (4).
+    #: picture and buffers at ``method=0`` (9, for noise with alpha, the worst case);
+    #: libheif's RGB buffer, which Pillow then copies (4).
     working_bytes_per_pixel: int = 0
+    #: What each pixel of an animation's frames counts for against the pixel limit of
+    #: all frames together: encoding WebP frames costs about 2.5 times the CPU that GIF
+    #: or APNG frames do (bench/bench_bombs.py), so its animations may hold fewer.
+    frame_pixel_weight: float = 1.0
 
     @property
     def content_type(self) -> str:
@@ -79,7 +84,8 @@ FORMATS: dict[str, ImageFormat] = {
             lambda head: head[:4] == b"RIFF" and head[8:12] == b"WEBP",
             stored_as="WEBP",
             can_animate=True,
-            working_bytes_per_pixel=17,
+            working_bytes_per_pixel=21,
+            frame_pixel_weight=2.5,
         ),
         ImageFormat(
             "GIF",

@@ -132,8 +132,8 @@ def _draft(image: Image.Image, fmt: ImageFormat, max_dimension: int) -> None:
     scale = 1
     while scale < 8 and -(-max(width, height) // scale) > max_dimension:
         scale *= 2
-    if scale > 1:
-        image.draft(None, (width // scale, height // scale))
+    if scale > 1:  # a side of a few pixels stays at least one
+        image.draft(None, (max(1, width // scale), max(1, height // scale)))
 
 
 def _clean(image: Image.Image) -> Image.Image:
@@ -150,7 +150,7 @@ def _encode_still(image: Image.Image, out: ImageFormat, icc: bytes | None) -> by
             image = image.convert("RGB")
         options.update(quality=90)
     elif out.name == "WEBP":
-        options.update(quality=90, method=4)
+        options.update(quality=90, method=0)
     elif out.name == "GIF":
         image = _palette_for_gif(image)
     buffer = io.BytesIO()
@@ -204,7 +204,7 @@ def _encode_animation(image: Image.Image, out: ImageFormat, budget: DecodeBudget
         if out.name == "WEBP":
             rest = list(frames)
             durations = [frame.info.get("duration", 0) for frame in [first, *rest]]
-            options.update(append_images=rest, duration=durations, quality=90, method=4)
+            options.update(append_images=rest, duration=durations, quality=90, method=0)
     buffer = io.BytesIO()
     first.save(buffer, format=out.name, **options)
     return buffer.getvalue()
