@@ -53,10 +53,15 @@ class UploadTooLarge(MediaError):
 
 
 class StorageUnavailable(MediaError):
-    """The object store could not be reached or refused us; nothing was saved."""
+    """The object store could not be reached or refused us; nothing was recorded.
+
+    ``may_have_landed``: a write reached the store but got no answer, so the object
+    may still appear (its key is then deleted later; see ``UploadStage.put``).
+    """
 
     status_code = 503
     code = "storage_unavailable"
+    may_have_landed = False
     default_message = (
         "The file store is unavailable right now, so nothing was saved. Try again in a minute."
     )

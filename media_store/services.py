@@ -5,7 +5,12 @@ from __future__ import annotations
 import logging
 from typing import IO
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ReadTimeoutError,
+)
 
 from .errors import StorageUnavailable
 from .models import storage_for
@@ -14,14 +19,20 @@ logger = logging.getLogger(__name__)
 
 
 def write_object(visibility: str, key: str, content: IO[bytes]) -> None:
-    """Write one object; store failures become :class:`StorageUnavailable` (503)."""
+    """Write one object; store failures become :class:`StorageUnavailable` (503).
+
+    When the request reached the store but no answer came back, the store may still
+    complete the write: ``may_have_landed`` is set on the error.
+    """
     try:
         stored_as = storage_for(visibility).save(key, content)
     except FileExistsError:
         raise
     except (BotoCoreError, ClientError, OSError) as exc:
         logger.error("media store write failed for %s: %s", key, exc)
-        raise StorageUnavailable() from exc
+        error = StorageUnavailable()
+        error.may_have_landed = isinstance(exc, (ReadTimeoutError, ConnectionClosedError))
+        raise error from exc
     if stored_as != key:  # local disk renames instead of refusing: same outcome as S3's 412
         storage_for(visibility).delete(stored_as)
         raise FileExistsError(f"An object named {key!r} already exists.")

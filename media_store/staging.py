@@ -16,13 +16,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from .errors import StorageUnavailable
 from .images import PreparedImage
 from .keys import new_key
 from .models import Rendition, StoredFile
 from .purposes import Purpose
 from .renditions import rendition_key, rendition_sizes
 from .services import write_object
-from .tasks import delete_now_or_later, make_renditions_later
+from .tasks import delete_if_it_lands, delete_now_or_later, make_renditions_later
 
 
 @dataclass
@@ -66,7 +67,12 @@ class UploadStage:
         key = new_key(purpose.prefix, prepared.extension)
 
         def write() -> None:
-            write_object(visibility, key, prepared.content)
+            try:
+                write_object(visibility, key, prepared.content)
+            except StorageUnavailable as exc:
+                if exc.may_have_landed:
+                    delete_if_it_lands(visibility, key)
+                raise
             self.written.append((visibility, key))
 
         _while_checking(prepared.check, write)

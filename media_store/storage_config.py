@@ -39,9 +39,13 @@ class S3Settings:
     endpoint_url: str | None = None
     custom_domain: str | None = None
     addressing_style: str | None = None
-    connect_timeout: float = 5.0
-    read_timeout: float = 20.0
-    max_attempts: int = 3
+    # A hanging store fails an upload after about max_attempts x read_timeout seconds
+    # (22 s at these defaults, with botocore's 1 s wait for "100 Continue" per attempt):
+    # under common router timeouts (30 s) and gunicorn's (60 s), so the client gets
+    # our 503 and the thread is freed.
+    connect_timeout: float = 3.0
+    read_timeout: float = 10.0
+    max_attempts: int = 2
     signed_url_expire: int = 600
     conditional_writes: bool = True
     # Large objects go up in 5 MB parts (S3's minimum), one at a time, with at most
@@ -64,7 +68,8 @@ def _client_config(s3: S3Settings) -> Any:
     return Config(
         connect_timeout=s3.connect_timeout,
         read_timeout=s3.read_timeout,
-        retries={"max_attempts": s3.max_attempts, "mode": "standard"},
+        # botocore's "max_attempts" counts retries; "total_max_attempts" counts attempts.
+        retries={"total_max_attempts": s3.max_attempts, "mode": "standard"},
         signature_version="s3v4",
         s3={"addressing_style": s3.resolved_addressing_style()},
         # Newer boto3 adds CRC checksums to every upload by default; many

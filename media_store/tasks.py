@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+from datetime import timedelta
 from typing import IO
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.db import DatabaseError
+from django.utils import timezone
 
 from jobs.tasks import background_task, defer
 
@@ -116,6 +118,20 @@ def delete_now_or_later(visibility: str, keys: list[str]) -> None:
     refused = [key for key in keys if not delete_object(visibility, key)]
     if refused:
         delete_objects_later(visibility, refused)
+
+
+#: How long after a write that timed out its key is deleted: the store may still
+#: complete the write after we gave up on it.
+LATE_WRITE_DELAY = timedelta(minutes=5)
+
+
+def delete_if_it_lands(visibility: str, key: str) -> None:
+    """Queue the delete of a key whose write timed out, a few minutes from now (then
+    retried like any delete while the store is down)."""
+    try:
+        delete_objects.using(run_after=timezone.now() + LATE_WRITE_DELAY).enqueue(visibility, [key])
+    except DatabaseError as exc:  # nowhere to queue it: the orphan sweep will find it
+        logger.error("could not queue the delete of %s %s: %s", visibility, key, exc)
 
 
 def delete_objects_later(visibility: str, keys: list[str]) -> None:

@@ -1,11 +1,16 @@
 import threading
+import time
 
 import pytest
 from django.core.files.base import ContentFile
 from storages.backends.s3 import S3Storage
 
 from media_store.backends import PublicS3Storage
+from media_store.errors import StorageUnavailable
+from media_store.services import write_object
 from media_store.storage_config import S3Settings, s3_options
+from tests.support.s3 import storages_for
+from tests.support.tcp_proxy import TcpProxy
 
 KEYS = ["products/0f.jpg", "products/a b/ü ñ.png", "x/y_w320.webp", "odd/+&=?#.gif"]
 
@@ -56,3 +61,29 @@ def test_every_thread_reuses_one_loaded_s3_model(s3):
     with storage.open("shared-loader-check.txt") as stored:
         assert stored.read() == b"works"
     storage.delete("shared-loader-check.txt")
+
+
+#: What a request may take before common routers give up on it (Heroku: 30 s).
+ROUTER_TIMEOUT_SECONDS = 30
+
+
+@pytest.mark.s3
+def test_at_the_default_timeouts_a_hanging_store_fails_a_write_before_the_router_does(
+    s3, settings, tmp_path
+):
+    proxy = TcpProxy(int(s3.server.endpoint_url.rsplit(":", 1)[1]))
+    try:
+        proxy.set_mode("blackhole")  # accepts, never answers
+        defaults = {
+            name: getattr(S3Settings, name)
+            for name in ("connect_timeout", "read_timeout", "max_attempts")
+        }
+        settings.STORAGES = storages_for(
+            s3.s3_settings(endpoint_url=proxy.url, **defaults), tmp_path
+        )
+        started = time.monotonic()
+        with pytest.raises(StorageUnavailable):
+            write_object("public", "media/t/hang.bin", ContentFile(b"x" * 1_000_000))
+        assert time.monotonic() - started < ROUTER_TIMEOUT_SECONDS
+    finally:
+        proxy.close()

@@ -6,15 +6,20 @@ from __future__ import annotations
 import dataclasses
 import io
 import threading
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from media_store.conf import upload_limits
-from media_store.errors import InvalidImage
+from media_store.errors import InvalidImage, StorageUnavailable
 from media_store.images import prepare_image
 from tests.media_store.testapp.models import Attachment
-from tests.media_store.testapp.services import BANNER, attach
+from tests.media_store.testapp.services import BANNER, PRIVATE_NOTE, attach
 from tests.support import bombs
+from tests.support.s3 import free_port, storages_for
+from tests.support.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.django_db, pytest.mark.s3]
 
@@ -66,3 +71,29 @@ def test_the_check_runs_beside_the_write_without_moving_its_position(staff, s3, 
     stored = attachment.file
     prepared.content.seek(0)
     assert stored.storage.open(stored.key).read() == prepared.content.read()
+
+
+@pytest.mark.parametrize("where", ["blackhole", "closed-port"])
+def test_a_write_that_may_still_land_has_its_key_deleted_later(where, user, s3, settings, tmp_path):
+    """No answer after the body was sent: the store may still complete the write, so
+    the key's delete is queued for a few minutes later. A refused connection sent
+    nothing, so there is nothing to delete."""
+    proxy = TcpProxy(int(s3.server.endpoint_url.rsplit(":", 1)[1]))
+    proxy.set_mode("blackhole")
+    endpoint = proxy.url if where == "blackhole" else f"http://127.0.0.1:{free_port()}"
+    try:
+        settings.STORAGES = storages_for(s3.s3_settings(endpoint_url=endpoint), tmp_path)
+        png = io.BytesIO(bombs.flat("PNG", (64, 48)))
+        with pytest.raises(StorageUnavailable):
+            attach(user=user, purpose=PRIVATE_NOTE, files=[png])
+    finally:
+        proxy.close()
+    assert not Attachment.objects.exists()
+    deletes = DBTaskResult.objects.filter(task_path__endswith="delete_objects")
+    if where == "closed-port":
+        assert not deletes.exists()
+        return
+    [delete] = deletes
+    visibility, [key] = delete.args_kwargs["args"]
+    assert visibility == "private" and key.startswith("notes/")
+    assert delete.run_after >= timezone.now() + timedelta(minutes=4)
