@@ -40,6 +40,9 @@ DEFAULTS: dict[str, Any] = {
     # Re-encoded images are stored at most this many pixels wide and high (JPEGs are
     # decoded straight at 1/2, 1/4 or 1/8 scale when that is enough).
     "MEDIA_MAX_STORED_DIMENSION": 4096,
+    # ICC colour profiles are kept up to this size (media_store.icc): device profiles
+    # are a few KB (sRGB 3 KB, Display P3 0.5 KB).
+    "MEDIA_MAX_ICC_BYTES": 64 * 1024,
 }
 
 
@@ -62,6 +65,7 @@ class UploadLimits:
     max_scans: int = DEFAULTS["MEDIA_MAX_JPEG_SCANS"]
     max_decode_memory: int = DEFAULTS["MEDIA_MAX_DECODE_MEMORY"]
     max_dimension: int = DEFAULTS["MEDIA_MAX_STORED_DIMENSION"]
+    max_icc_bytes: int = DEFAULTS["MEDIA_MAX_ICC_BYTES"]
 
 
 def upload_limits() -> UploadLimits:
@@ -73,4 +77,5 @@ def upload_limits() -> UploadLimits:
         max_scans=media_setting("MEDIA_MAX_JPEG_SCANS"),
         max_decode_memory=media_setting("MEDIA_MAX_DECODE_MEMORY"),
         max_dimension=media_setting("MEDIA_MAX_STORED_DIMENSION"),
+        max_icc_bytes=media_setting("MEDIA_MAX_ICC_BYTES"),
     )

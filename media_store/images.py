@@ -40,6 +40,7 @@ from .decode_slots import decode_slot
 from .decoding import DecodeBudget, decoded_frames, fit, image_errors
 from .errors import EmptyFile, InvalidImage, UnsupportedMediaType, UploadTooLarge
 from .formats import ACCEPTED_DESCRIPTION, ImageFormat, sniff, stored_format
+from .icc import clean_profile
 from .jpeg_metadata import (
     JpegLayout,
     NotAJpeg,
@@ -113,7 +114,9 @@ def _orientation(image: Image.Image) -> int:
 
 def _walk_jpeg(upload: IO[bytes], dst: IO[bytes] | None, limits: UploadLimits) -> StrippedJpeg:
     try:
-        return strip_jpeg_metadata(upload, dst, max_scans=limits.max_scans)
+        return strip_jpeg_metadata(
+            upload, dst, max_scans=limits.max_scans, max_icc_bytes=limits.max_icc_bytes
+        )
     except TooManyScans as exc:
         raise InvalidImage(
             f"The JPEG has more than {limits.max_scans} progressive scans, the limit. "
@@ -189,9 +192,14 @@ def _encode_animation(image: Image.Image, out: ImageFormat, budget: DecodeBudget
       is in the acTL chunk and the canvas is fixed). It writes no text, EXIF or XMP
       it is not given, only the colour profile and transparency it reads from it.
     """
-    options: dict[str, Any] = {"save_all": True, "loop": image.info.get("loop", 0)}
-    if icc := image.info.get("icc_profile"):
-        options["icc_profile"] = icc
+    options: dict[str, Any] = {
+        "save_all": True,
+        "loop": image.info.get("loop", 0),
+        # Always given: the APNG saver would otherwise copy the source's own profile.
+        "icc_profile": clean_profile(
+            image.info.get("icc_profile"), max_bytes=budget.limits.max_icc_bytes
+        ),
+    }
     if out.name == "PNG":
         for _ in range(image.n_frames):
             budget.frame(image.size)
@@ -221,7 +229,7 @@ def _reencode(
     layout: JpegLayout | None = None
     if fmt.lossless_copy:  # structure and scan count checked before libjpeg sees it
         layout = _walk_jpeg(upload, None, limits).layout
-    icc = image.info.get("icc_profile")
+    icc = clean_profile(image.info.get("icc_profile"), max_bytes=limits.max_icc_bytes)
     size = image.size
     _draft(image, fmt, limits.max_dimension)
     budget.still(

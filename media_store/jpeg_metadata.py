@@ -7,8 +7,10 @@ are seen like any other. Only what the decoder needs is copied, by a whitelist:
 
 - frame headers, scan headers, Huffman, arithmetic and quantisation tables, the
   restart interval, and the entropy-coded data itself;
-- JFIF (APP0) rewritten without its thumbnail; ICC colour profiles (APP2 starting
-  ``ICC_PROFILE``); the Adobe colour transform (APP14), cut to its 12 bytes.
+- JFIF (APP0) rewritten without its thumbnail; the ICC colour profile (APP2
+  segments starting ``ICC_PROFILE``) reassembled, written again by littleCMS
+  (:mod:`media_store.icc`) and placed before the frame header; the Adobe colour
+  transform (APP14), cut to its 12 bytes.
 
 Everything else is dropped: EXIF/XMP (APP1, with GPS, serials and thumbnails), JFXX
 thumbnails, other APP2 blocks (FlashPix, MPF), IPTC/Photoshop (APP13), comments, all
@@ -27,6 +29,8 @@ import re
 import struct
 from dataclasses import dataclass
 from typing import IO
+
+from .icc import clean_profile
 
 _SOI, _EOI, _SOS = 0xD8, 0xD9, 0xDA
 _APP0, _APP2, _APP14 = 0xE0, 0xE2, 0xEE
@@ -161,13 +165,18 @@ class _Sink:
 
 
 def strip_jpeg_metadata(
-    src: IO[bytes], dst: IO[bytes] | None = None, *, max_scans: int | None = None
+    src: IO[bytes],
+    dst: IO[bytes] | None = None,
+    *,
+    max_scans: int | None = None,
+    max_icc_bytes: int = 0,
 ) -> StrippedJpeg:
     """Copy ``src`` to ``dst`` keeping only whitelisted segments.
 
     With ``dst=None`` nothing is written: the walk only checks the structure and
-    returns the layout. Raises :class:`NotAJpeg` for a broken structure and
-    :class:`TooManyScans` past ``max_scans`` scans.
+    returns the layout. A colour profile over ``max_icc_bytes`` is dropped. Raises
+    :class:`NotAJpeg` for a broken structure and :class:`TooManyScans` past
+    ``max_scans`` scans.
     """
     src.seek(0)
     source, out = _Source(src), _Sink(dst)
@@ -176,6 +185,7 @@ def strip_jpeg_metadata(
     out(b"\xff\xd8")
     frame: tuple[int, int, tuple[tuple[int, int], ...]] | None = None
     progressive, scans, seen_jfif = False, 0, False
+    icc = _IccChunks(max_icc_bytes)
     code = source.marker()
     while True:
         if code == _EOI:
@@ -192,9 +202,14 @@ def strip_jpeg_metadata(
         body = source.read(length - 2)
         kept = _kept_segment(code, body, seen_jfif)
         seen_jfif = seen_jfif or (code == _APP0 and kept is not None)
+        if code == _APP2 and kept is not None:  # written once the whole profile is read
+            icc.add(kept)
+            kept = None
         if code in _FRAMES:
             frame = _frame_header(body)
             progressive = code in _PROGRESSIVE_FRAMES
+            for segment in icc.segments():
+                out(segment)
         if kept is not None:
             out(b"\xff" + bytes([code]) + struct.pack(">H", len(kept) + 2) + kept)
         if code == _SOS:
@@ -210,6 +225,47 @@ def strip_jpeg_metadata(
     return StrippedJpeg(
         out.written, out.digest.hexdigest(), JpegLayout(width, height, sampling, scans, progressive)
     )
+
+
+class _IccChunks:
+    """An ICC profile split over APP2 segments (``ICC_PROFILE\\0``, sequence number,
+    count, data), collected up to a size and written again as one clean profile."""
+
+    _HEADER = len(_ICC) + 2
+    _MAX_DATA = 0xFFFF - 2 - _HEADER
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.chunks: list[bytes] = []
+        self.size = 0
+
+    def add(self, body: bytes) -> None:
+        self.size += len(body) - self._HEADER
+        if self.size <= self.max_bytes:
+            self.chunks.append(body)
+
+    def segments(self) -> list[bytes]:
+        """The cleaned profile as APP2 segments (none if it was too large or unreadable)."""
+        chunks, too_large = self.chunks, self.size > self.max_bytes
+        self.chunks, self.size = [], 0
+        if not chunks or too_large:
+            return []
+        ordered = sorted(chunks, key=lambda body: body[len(_ICC) : len(_ICC) + 1])
+        profile = clean_profile(
+            b"".join(body[self._HEADER :] for body in ordered), max_bytes=self.max_bytes
+        )
+        if profile is None:
+            return []
+        parts = [profile[i : i + self._MAX_DATA] for i in range(0, len(profile), self._MAX_DATA)]
+        return [
+            b"\xff"
+            + bytes([_APP2])
+            + struct.pack(">H", 2 + self._HEADER + len(part))
+            + _ICC
+            + bytes([number, len(parts)])
+            + part
+            for number, part in enumerate(parts, start=1)
+        ]
 
 
 def _kept_segment(code: int, body: bytes, seen_jfif: bool) -> bytes | None:

@@ -15,6 +15,7 @@ from tests.support.bombs import progressive_jpeg_with_scans
 
 def stripped(data: bytes, **options: int) -> bytes:
     out = io.BytesIO()
+    options.setdefault("max_icc_bytes", 64 * 1024)
     strip_jpeg_metadata(io.BytesIO(data), out, **options)
     return out.getvalue()
 
@@ -106,3 +107,22 @@ def test_coefficient_memory_of_a_progressive_jpeg():
 def test_broken_structure_is_refused(data):
     with pytest.raises(NotAJpeg):
         strip_jpeg_metadata(io.BytesIO(data), io.BytesIO())
+
+
+def test_a_profile_over_several_segments_is_reassembled_and_written_clean():
+    padded = metadata.ICC + b"LEAK-ICC " * 16_000  # 144 KB: three APP2 segments
+    padded = struct.pack(">I", len(padded)) + padded[4:]
+    original = io.BytesIO()
+    Image.new("RGB", (32, 16)).save(original, "JPEG", icc_profile=padded)
+    assert original.getvalue().count(b"ICC_PROFILE\x00") == 3
+    copy = stripped(original.getvalue(), max_icc_bytes=200_000)
+    assert b"LEAK" not in copy and copy.count(b"ICC_PROFILE\x00") == 1
+    assert Image.open(io.BytesIO(copy)).info["icc_profile"] == metadata.ICC
+    too_small = stripped(original.getvalue(), max_icc_bytes=100_000)
+    assert b"ICC_PROFILE" not in too_small
+
+
+def test_a_profile_that_is_not_one_is_dropped():
+    original = io.BytesIO()
+    Image.new("RGB", (32, 16)).save(original, "JPEG", icc_profile=b"LEAK junk " * 50)
+    assert b"ICC_PROFILE" not in stripped(original.getvalue())

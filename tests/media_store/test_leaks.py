@@ -70,6 +70,19 @@ def test_the_colour_profile_is_kept(sample, staff, s3):
     assert image.info.get("icc_profile") == metadata.ICC
 
 
+@pytest.mark.parametrize("purpose", [PRIVATE_NOTE, BANNER])
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_a_colour_profile_that_is_not_one_is_dropped(fmt, purpose, staff, s3):
+    blob = b"LEAK-not-a-profile " * 200
+    image = Image.new("RGB", (64, 32), (200, 30, 30))
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, icc_profile=blob)
+    [attachment] = attach(user=staff, purpose=purpose, files=[io.BytesIO(buffer.getvalue())])
+    body = stored_objects(attachment)[attachment.file.key]
+    assert metadata.LEAK not in body
+    assert "icc_profile" not in Image.open(io.BytesIO(body)).info
+
+
 def test_an_upright_product_jpeg_keeps_its_pixels(staff, s3):
     original = metadata.jpeg((640, 320), progressive=True)
     [attachment] = attach(user=staff, purpose=BANNER, files=[io.BytesIO(original)])

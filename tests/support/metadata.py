@@ -1,7 +1,8 @@
 """Images carrying personal data in every place a format allows, each piece marked ``LEAK-``.
 
 A stored object or rendition that contains ``LEAK`` anywhere kept something it should
-not have. Every image also carries an ICC profile (colour, which is kept).
+not have. Every image also carries an ICC profile with personal data after it (the
+profile is kept, what follows it is not).
 """
 
 from __future__ import annotations
@@ -16,6 +17,16 @@ from tests.support.images import encode
 
 LEAK = b"LEAK"
 ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def _padded(profile: bytes) -> bytes:
+    """``profile`` followed by personal data, its declared size grown to cover it."""
+    padded = profile + b"LEAK-ICC erin@example.com 52.52N 13.40E " * 300
+    return struct.pack(">I", len(padded)) + padded[4:]
+
+
+#: What the samples carry as their colour profile; what is stored must be ``ICC``.
+PADDED_ICC = _padded(ICC)
 XMP = (
     b'<x:xmpmeta xmlns:x="adobe:ns:meta/">'
     b"<dc:creator>LEAK-XMP bob@example.com</dc:creator></x:xmpmeta>"
@@ -66,7 +77,7 @@ def jpeg(
         exif=exif(orientation),
         xmp=XMP,
         comment=b"LEAK-COMMENT dave@example.com",
-        icc_profile=ICC,
+        icc_profile=PADDED_ICC,
         progressive=progressive,
     )
     extra = (
@@ -112,7 +123,7 @@ def png(frames: int = 1, size: tuple[int, int] = (40, 20), mode: str = "RGBA") -
         "PNG",
         pnginfo=info,
         exif=exif(),
-        icc_profile=ICC,
+        icc_profile=PADDED_ICC,
         duration=80,
     )
 
@@ -124,7 +135,7 @@ def webp(frames: int = 1, size: tuple[int, int] = (40, 20)) -> bytes:
         "WEBP",
         exif=exif(),
         xmp=XMP,
-        icc_profile=ICC,
+        icc_profile=PADDED_ICC,
         duration=80,
         lossless=True,
     )
