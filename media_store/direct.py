@@ -134,10 +134,17 @@ def release_uploads(pendings: Iterable[PendingUpload]) -> None:
 
 
 def forget_uploads(pendings: Iterable[PendingUpload]) -> None:
-    """Delete the staging objects and rows (after a finalize, successful or not)."""
+    """Delete the staging objects (after a finalize, successful or not, or on expiry).
+
+    A row goes only once its upload window has closed. Until then it stays claimed,
+    so its id cannot be used again, and the browser may still post to the same grant:
+    the expired-upload sweep then deletes the key once more, with the row.
+    """
     pendings = list(pendings)
     delete_now_or_later(StoredFile.Visibility.PRIVATE, [p.key for p in pendings])
-    PendingUpload.objects.filter(pk__in=[p.pk for p in pendings]).delete()
+    PendingUpload.objects.filter(
+        pk__in=[p.pk for p in pendings], expires_at__lte=timezone.now()
+    ).delete()
 
 
 @contextmanager

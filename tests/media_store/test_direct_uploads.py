@@ -16,6 +16,7 @@ from django.utils import timezone
 from media_store.direct import claim_uploads, release_uploads
 from media_store.errors import StorageUnavailable, UnknownUpload, UnsupportedMediaType
 from media_store.models import PendingUpload, StoredFile
+from media_store.sweeps import sweep_expired_uploads
 from tests.media_store.testapp.models import Attachment
 from tests.media_store.testapp.services import BANNER, PRIVATE_NOTE, attach
 from tests.support.clients import client_for
@@ -44,9 +45,26 @@ def test_direct_upload_then_finalize(user, s3, django_capture_on_commit_callback
     )
     assert stored.key.startswith("notes/") and fetch(stored.url()).status == 200
     assert s3.keys("private/uploads/") == []  # staging object removed
-    assert PendingUpload.objects.count() == 0
     with pytest.raises(UnknownUpload, match="Upload the file again"):
         attach(user=user, upload_ids=[grant["id"]])  # an upload is consumed once
+
+
+@pytest.mark.s3
+def test_a_grant_posted_to_again_after_finalize_is_swept_when_its_window_closes(
+    user, s3, django_capture_on_commit_callbacks
+):
+    data = image_bytes("PNG", size=(80, 60))
+    grant = issue(user, purpose=PRIVATE_NOTE, size=len(data), content_type="image/png").json()
+    send(grant, data)
+    with django_capture_on_commit_callbacks(execute=True):
+        attach(user=user, upload_ids=[grant["id"]])
+    assert send(grant, data)[0] == 204  # the signed policy is still valid
+    assert len(s3.keys("private/uploads/")) == 1
+    sweep_expired_uploads.call()  # the window is still open: nothing to do yet
+    assert len(s3.keys("private/uploads/")) == 1
+    PendingUpload.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    sweep_expired_uploads.call()
+    assert s3.keys("private/uploads/") == [] and not PendingUpload.objects.exists()
 
 
 @pytest.mark.s3
@@ -111,7 +129,8 @@ def test_finalize_rejects_a_non_image_sent_as_jpeg(user, s3):
         attach(user=user, upload_ids=[grant["id"]])
     assert Attachment.objects.count() == 0 and StoredFile.objects.count() == 0
     assert s3.keys() == []  # refused content is dropped, staging object included
-    assert PendingUpload.objects.count() == 0
+    with pytest.raises(UnknownUpload):
+        attach(user=user, upload_ids=[grant["id"]])
 
 
 @pytest.mark.s3
