@@ -61,6 +61,23 @@ def corpus() -> dict[str, bytes]:
         )
         return buffer.getvalue()
 
+    def noise_webp(size: tuple[int, int]) -> bytes:
+        """Two-level RGBA noise, lossless: the costliest still WebP for libwebp's encoder."""
+        two_levels = bytes((byte & 1) * 255 for byte in range(256))
+        pixels = os.urandom(size[0] * size[1] * 4).translate(two_levels)
+        buffer = io.BytesIO()
+        Image.frombytes("RGBA", size, pixels).save(buffer, "WEBP", lossless=True, method=0)
+        return buffer.getvalue()
+
+    def noise_animation(count: int, side: int) -> bytes:
+        """Lossy noise frames at quality 5: small files, the most work to encode again."""
+        frames = [
+            Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)) for _ in range(count)
+        ]
+        buffer = io.BytesIO()
+        frames[0].save(buffer, "WEBP", save_all=True, append_images=frames[1:], quality=5, method=0)
+        return buffer.getvalue()
+
     def progressive_444_with_scans(size: tuple[int, int], scans: int) -> bytes:
         data = bombs.flat("JPEG", size, progressive=True, subsampling=0)
         last_scan = data.rindex(b"\xff\xda")
@@ -87,10 +104,11 @@ def corpus() -> dict[str, bytes]:
         "noise PNG at the size limit": noise_png(1800),
         "PNG zTXt bomb": bombs.png_text_bomb((100, 100), 200),
         "flat WebP 40 MP": bombs.flat("WEBP", (16383, 2441)),
-        "flat WebP 12 MP": bombs.flat("WEBP", (4000, 3000)),
         "flat WebP 10 MP": bombs.flat("WEBP", (3600, 2700)),
-        "photo-like WebP 10 MP": photo_webp(3600, 2700),
-        "WebP 10 busy frames 1800x1800": busy_animation("WEBP", 10, (1800, 1800)),
+        "flat WebP 8 MP": bombs.flat("WEBP", (3264, 2448)),
+        "photo-like WebP 8 MP": photo_webp(3264, 2448),
+        "noise RGBA WebP 8 MP, lossless": noise_webp((2800, 2800)),
+        "WebP 6 busy frames 1600x1600": busy_animation("WEBP", 6, (1600, 1600)),
         "APNG 10 busy frames 1800x1800": busy_animation("PNG", 10, (1800, 1800)),
         "GIF 10 busy frames 1800x1800": busy_animation("GIF", 10, (1800, 1800)),
         "GIF canvas growth to 6300x6300": bombs.gif_canvas_growth(
@@ -102,7 +120,9 @@ def corpus() -> dict[str, bytes]:
         "APNG 5000 frames": bombs.animation("PNG", 5000, (2, 2)),
         "APNG 150 busy frames 500x500": busy_animation("PNG", 150, (500, 500)),
         "WebP 5000 frames": bombs.animation("WEBP", 5000, (2, 2)),
-        "WebP 150 busy frames 500x500": busy_animation("WEBP", 150, (500, 500)),
+        "WebP 60 busy frames 500x500": busy_animation("WEBP", 60, (500, 500)),
+        "WebP 120 noise frames 360x360": noise_animation(120, 360),
+        "WebP 300 noise frames 360x360": noise_animation(300, 360),
         "APNG 2 frames 4472x4472": bombs.animation("PNG", 2, (4472, 4472)),
         "HEIC 24 MP": bombs.flat("HEIF", (5712, 4284), quality=50),
         "HEIC 40 MP": bombs.flat("HEIF", (7296, 5472), quality=50),

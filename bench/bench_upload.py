@@ -2,6 +2,10 @@
 
     uv run python bench/bench_upload.py [--repeat N]
 
+Django runs in this process on PostgreSQL (a fresh database on the server named by
+``DATABASE_URL``, the local one by default), as in production: the upload throttle's
+shared cache and the task queue live there too.
+
 1. A 5 MB JPEG uploaded through the API as a product image, in the default
    configuration (three WebP renditions, made by the background worker after the
    response) vs a raw boto3 ``put_object`` of the same bytes, and vs the seed's naive
@@ -23,6 +27,7 @@ from common import (
     interleaved,
     median_seconds,
     noise_jpeg,
+    postgres_database,
     report,
     setup_django,
     start_gateway,
@@ -35,13 +40,18 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
     tmp = workdir()
-    setup_django(tmp)
+    database = postgres_database(tmp)
+    setup_django(tmp, DATABASE_URL=database.url)
     gateway = start_gateway(tmp)
     try:
         run(gateway, tmp, args.repeat)
     finally:
         if gateway.env is not None:
             gateway.ceph("stop")
+        from django.db import connections
+
+        connections.close_all()
+        database.drop()
 
 
 def run(gateway, tmp: Path, repeat: int) -> None:
