@@ -57,11 +57,13 @@ class StorageUnavailable(MediaError):
 
     ``may_have_landed``: a write reached the store but got no answer, so the object
     may still appear (its key is then deleted later; see ``UploadStage.put``).
+    ``timed_out``: the store did not answer in time (see :mod:`media_store.breaker`).
     """
 
     status_code = 503
     code = "storage_unavailable"
     may_have_landed = False
+    timed_out = False
     default_message = (
         "The file store is unavailable right now, so nothing was saved. Try again in a minute."
     )

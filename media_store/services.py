@@ -9,9 +9,11 @@ from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     ConnectionClosedError,
+    ConnectTimeoutError,
     ReadTimeoutError,
 )
 
+from .breaker import store_writes
 from .errors import StorageUnavailable
 from .models import storage_for
 
@@ -22,17 +24,20 @@ def write_object(visibility: str, key: str, content: IO[bytes]) -> None:
     """Write one object; store failures become :class:`StorageUnavailable` (503).
 
     When the request reached the store but no answer came back, the store may still
-    complete the write: ``may_have_landed`` is set on the error.
+    complete the write: ``may_have_landed`` is set on the error. While the store is
+    hanging, at most one write per process waits for it (:mod:`media_store.breaker`).
     """
-    try:
-        stored_as = storage_for(visibility).save(key, content)
-    except FileExistsError:
-        raise
-    except (BotoCoreError, ClientError, OSError) as exc:
-        logger.error("media store write failed for %s: %s", key, exc)
-        error = StorageUnavailable()
-        error.may_have_landed = isinstance(exc, (ReadTimeoutError, ConnectionClosedError))
-        raise error from exc
+    with store_writes.write():
+        try:
+            stored_as = storage_for(visibility).save(key, content)
+        except FileExistsError:
+            raise
+        except (BotoCoreError, ClientError, OSError) as exc:
+            logger.error("media store write failed for %s: %s", key, exc)
+            error = StorageUnavailable()
+            error.may_have_landed = isinstance(exc, (ReadTimeoutError, ConnectionClosedError))
+            error.timed_out = isinstance(exc, (ReadTimeoutError, ConnectTimeoutError))
+            raise error from exc
     if stored_as != key:  # local disk renames instead of refusing: same outcome as S3's 412
         storage_for(visibility).delete(stored_as)
         raise FileExistsError(f"An object named {key!r} already exists.")

@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from hypothesis import settings as hypothesis_settings
 
+from media_store.breaker import store_writes
 from media_store.bucket import apply_public_read_policy
 from media_store.storage_config import build_storages
 from tests.support.s3 import S3Mode, S3Server, start_s3_server, storages_for
@@ -42,6 +43,12 @@ def local_media(settings, tmp_path: Path) -> Path:
     storages["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
     settings.STORAGES = storages
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def _store_not_suspect() -> None:
+    """Each test starts with no earlier test's store outage remembered in this process."""
+    store_writes.reset()
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,6 @@
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core.files.base import ContentFile
@@ -85,5 +86,37 @@ def test_at_the_default_timeouts_a_hanging_store_fails_a_write_before_the_router
         with pytest.raises(StorageUnavailable):
             write_object("public", "media/t/hang.bin", ContentFile(b"x" * 1_000_000))
         assert time.monotonic() - started < ROUTER_TIMEOUT_SECONDS
+    finally:
+        proxy.close()
+
+
+@pytest.mark.s3
+def test_while_the_store_hangs_one_write_waits_and_the_others_fail_at_once(s3, settings, tmp_path):
+    proxy = TcpProxy(int(s3.server.endpoint_url.rsplit(":", 1)[1]))
+
+    def write(n: int) -> None:
+        write_object("public", f"media/t/{n}.bin", ContentFile(b"x" * 1000))
+
+    try:
+        proxy.set_mode("blackhole")
+        settings.STORAGES = storages_for(
+            s3.s3_settings(endpoint_url=proxy.url, read_timeout=3.0), tmp_path
+        )
+        with pytest.raises(StorageUnavailable):
+            write(1)  # waits out the timeout: the store is now suspect
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            trial = pool.submit(write, 2)  # one write may try it, and waits again
+            time.sleep(0.5)
+            started = time.monotonic()
+            with pytest.raises(StorageUnavailable):
+                write(3)  # meanwhile the others get the 503 at once
+            assert time.monotonic() - started < 0.5
+            with pytest.raises(StorageUnavailable):
+                trial.result(timeout=30)
+        proxy.set_mode("pass")
+        write(4)  # the next trial finds the store back
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(write, range(5, 9)))  # and writes go through side by side again
+        assert len(s3.keys()) == 5
     finally:
         proxy.close()
