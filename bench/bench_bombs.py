@@ -69,6 +69,20 @@ def corpus() -> dict[str, bytes]:
         Image.frombytes("RGBA", size, pixels).save(buffer, "WEBP", lossless=True, method=0)
         return buffer.getvalue()
 
+    def noise_rgb_webp(size: tuple[int, int]) -> bytes:
+        image = Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3))
+        buffer = io.BytesIO()
+        image.save(buffer, "WEBP", quality=90, method=0)
+        return buffer.getvalue()
+
+    def noisy_alpha_webp(size: tuple[int, int]) -> bytes:
+        """A flat colour under noisy transparency, lossy: the alpha plane is the work."""
+        image = Image.new("RGBA", size, (200, 30, 30, 255))
+        image.putalpha(Image.frombytes("L", size, os.urandom(size[0] * size[1])))
+        buffer = io.BytesIO()
+        image.save(buffer, "WEBP", quality=90, method=0)
+        return buffer.getvalue()
+
     def noise_animation(count: int, side: int) -> bytes:
         """Lossy noise frames at quality 5: small files, the most work to encode again."""
         frames = [
@@ -107,7 +121,10 @@ def corpus() -> dict[str, bytes]:
         "flat WebP 10 MP": bombs.flat("WEBP", (3600, 2700)),
         "flat WebP 8 MP": bombs.flat("WEBP", (3264, 2448)),
         "photo-like WebP 8 MP": photo_webp(3264, 2448),
-        "noise RGBA WebP 8 MP, lossless": noise_webp((2800, 2800)),
+        "noise RGB WebP 8 MP, lossy": noise_rgb_webp((2828, 2828)),
+        "noise RGBA WebP 5 MP, lossless": noise_webp((2236, 2236)),
+        "WebP 8 MP with noisy alpha": noisy_alpha_webp((2850, 2850)),
+        "WebP 5 MP with noisy alpha": noisy_alpha_webp((2236, 2236)),
         "WebP 6 busy frames 1600x1600": busy_animation("WEBP", 6, (1600, 1600)),
         "APNG 10 busy frames 1800x1800": busy_animation("PNG", 10, (1800, 1800)),
         "GIF 10 busy frames 1800x1800": busy_animation("GIF", 10, (1800, 1800)),

@@ -148,7 +148,10 @@ class DecodeBudget:
         """
         self._count(size)
         pixels = decoded[0] * decoded[1]
-        while_decoding = self.fmt.working_bytes_per_pixel * pixels + extra_bytes
+        working = self.fmt.working_bytes_per_pixel
+        if "A" in mode:
+            working += self.fmt.alpha_working_bytes_per_pixel
+        while_decoding = working * pixels + extra_bytes
         scaling = 0
         factor = reduction(decoded, self.limits.max_dimension) if scale else 1
         if factor > 1:

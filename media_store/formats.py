@@ -39,6 +39,9 @@ class ImageFormat:
     #: picture and buffers at ``method=0`` (9, for noise with alpha, the worst case);
     #: libheif's RGB buffer, which Pillow then copies (4).
     working_bytes_per_pixel: int = 0
+    #: More bytes per pixel when the image has an alpha channel: libwebp's encoder
+    #: compresses the alpha plane losslessly, with its own buffers (16 for noise).
+    alpha_working_bytes_per_pixel: int = 0
     #: What each pixel of an animation's frames counts for against the pixel limit of
     #: all frames together: encoding WebP frames costs about 2.5 times the CPU that GIF
     #: or APNG frames do (bench/bench_bombs.py), so its animations may hold fewer.
@@ -85,6 +88,7 @@ FORMATS: dict[str, ImageFormat] = {
             stored_as="WEBP",
             can_animate=True,
             working_bytes_per_pixel=21,
+            alpha_working_bytes_per_pixel=16,
             frame_pixel_weight=2.5,
         ),
         ImageFormat(

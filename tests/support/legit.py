@@ -112,6 +112,10 @@ def legit_images(
         if fmt in ANIMATED and not large and rng.random() < 0.3:
             frames = rng.randint(2, 6)
         image = _mode(_content(rng, size), fmt, rng)
+        if fmt == "WEBP" and "A" in image.mode:
+            # Within the default memory budget's 5 MP for a transparent WebP: a larger
+            # one is refused by design, with a message that says so.
+            image.thumbnail((2236, 2236))
         sequence = [image] + [image.rotate(90 * i) for i in range(1, frames)]
         data = _save(fmt, sequence, rng)
         if len(data) <= max_bytes:  # a larger one would rightly be refused
