@@ -67,7 +67,7 @@ def run(gateway, tmp: Path, repeat: int) -> None:
     bucket = gateway.new_bucket()
     client = gateway.client()
     apply_public_read_policy(client, bucket)
-    port = int(gateway.endpoint_url.rsplit(":", 1)[1])
+    port = gateway.port
     proxy = CountingProxy(port)
 
     def ours(endpoint: str) -> dict:

@@ -30,9 +30,10 @@ class StoreBreaker:
         write is already trying a suspect store."""
         with self._lock:
             trial = self._suspect
-            if trial and self._trial_running:
-                raise StorageUnavailable()
-            self._trial_running = self._trial_running or trial
+            if trial:
+                if self._trial_running:
+                    raise StorageUnavailable()
+                self._trial_running = True
         suspect: bool | None = None  # None: this write says nothing new about the store
         try:
             yield

@@ -126,17 +126,19 @@ LATE_WRITE_DELAY = timedelta(minutes=5)
 
 
 def delete_if_it_lands(visibility: str, key: str) -> None:
-    """Queue the delete of a key whose write timed out, a few minutes from now (then
-    retried like any delete while the store is down)."""
-    try:
-        delete_objects.using(run_after=timezone.now() + LATE_WRITE_DELAY).enqueue(visibility, [key])
-    except DatabaseError as exc:  # nowhere to queue it: the orphan sweep will find it
-        logger.error("could not queue the delete of %s %s: %s", visibility, key, exc)
+    """Queue the delete of a key whose write timed out, a few minutes from now."""
+    delete_objects_later(visibility, [key], delay=LATE_WRITE_DELAY)
 
 
-def delete_objects_later(visibility: str, keys: list[str]) -> None:
-    """Queue a retrying delete (with the current transaction, if there is one)."""
+def delete_objects_later(
+    visibility: str, keys: list[str], *, delay: timedelta | None = None
+) -> None:
+    """Queue a retrying delete (with the current transaction, if there is one), to run
+    after ``delay`` when one is given."""
+    task = delete_objects
+    if delay is not None:
+        task = task.using(run_after=timezone.now() + delay)
     try:
-        defer(delete_objects, visibility, list(keys))
+        defer(task, visibility, list(keys))
     except DatabaseError as exc:  # nowhere to queue it: the orphan sweep will find them
         logger.error("could not queue the delete of %s %s: %s", visibility, keys, exc)

@@ -155,7 +155,7 @@ def test_a_worker_killed_mid_task_is_replaced_and_the_task_completes(deployment,
 def test_deletes_queued_while_the_store_is_down_are_retried_until_done(
     deployment, figures, s3_server
 ):
-    upstream_port = int(s3_server.endpoint_url.rsplit(":", 1)[1])
+    upstream_port = s3_server.port
     proxy = TcpProxy(upstream_port)
     try:
         through_proxy = {**FAST, "AWS_S3_ENDPOINT_URL": proxy.url}

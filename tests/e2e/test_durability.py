@@ -107,7 +107,7 @@ def test_two_instances_share_the_database_and_bucket(deployment, figures):
 
 
 def test_store_outage_gives_bounded_503_and_recovers(deployment, figures, s3_server):
-    upstream_port = int(s3_server.endpoint_url.rsplit(":", 1)[1])
+    upstream_port = s3_server.port
     proxy = TcpProxy(upstream_port)
     try:
         server = deployment.start(AWS_S3_ENDPOINT_URL=proxy.url)

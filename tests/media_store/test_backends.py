@@ -72,7 +72,7 @@ ROUTER_TIMEOUT_SECONDS = 30
 def test_at_the_default_timeouts_a_hanging_store_fails_a_write_before_the_router_does(
     s3, settings, tmp_path
 ):
-    proxy = TcpProxy(int(s3.server.endpoint_url.rsplit(":", 1)[1]))
+    proxy = TcpProxy(s3.server.port)
     try:
         proxy.set_mode("blackhole")  # accepts, never answers
         defaults = {
@@ -92,7 +92,7 @@ def test_at_the_default_timeouts_a_hanging_store_fails_a_write_before_the_router
 
 @pytest.mark.s3
 def test_while_the_store_hangs_one_write_waits_and_the_others_fail_at_once(s3, settings, tmp_path):
-    proxy = TcpProxy(int(s3.server.endpoint_url.rsplit(":", 1)[1]))
+    proxy = TcpProxy(s3.server.port)
 
     def write(n: int) -> None:
         write_object("public", f"media/t/{n}.bin", ContentFile(b"x" * 1000))

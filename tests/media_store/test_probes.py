@@ -16,7 +16,7 @@ from tests.support.tcp_proxy import TcpProxy
 def test_a_store_that_never_answers_costs_each_caller_a_few_seconds_and_one_probe(
     s3, settings, tmp_path
 ):
-    proxy = TcpProxy(int(s3.server.endpoint_url.rsplit(":", 1)[1]))
+    proxy = TcpProxy(s3.server.port)
     try:
         proxy.set_mode("blackhole")  # accepts, never answers: the worst case
         settings.STORAGES = storages_for(

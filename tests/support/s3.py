@@ -33,6 +33,10 @@ class S3Server:
     region: str = "us-east-1"
     env: dict[str, str] | None = None  # set when we run the gateway ourselves
 
+    @property
+    def port(self) -> int:
+        return int(self.endpoint_url.rsplit(":", 1)[1])
+
     def client(self, **config: Any) -> Any:
         return boto3.client(
             "s3",
