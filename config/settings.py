@@ -181,6 +181,7 @@ S3 = S3Settings(
     max_attempts=env.int("AWS_S3_MAX_ATTEMPTS", default=S3Settings.max_attempts),
     signed_url_expire=MEDIA_SIGNED_URL_EXPIRE,
     conditional_writes=env.bool("AWS_S3_CONDITIONAL_WRITES", default=S3Settings.conditional_writes),
+    checksums=env.bool("AWS_S3_CHECKSUMS", default=S3Settings.checksums),
 )
 STORAGES = build_storages(
     use_s3=USE_S3,

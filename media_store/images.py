@@ -351,6 +351,7 @@ def prepare_image(
         check()
         check = None
     content.content_type = out.content_type  # read by the S3 backend for the Content-Type
+    content.sha256 = digest  # sent by the S3 backend as the object's checksum
     return PreparedImage(
         content=content,
         content_type=out.content_type,

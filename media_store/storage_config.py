@@ -48,12 +48,19 @@ class S3Settings:
     max_attempts: int = 2
     signed_url_expire: int = 600
     conditional_writes: bool = True
+    # Each single PUT carries the SHA-256 of its body (x-amz-checksum-sha256), and over
+    # TLS the body is then not hashed again for the signature.
+    checksums: bool = True
     # Large objects go up in 5 MB parts (S3's minimum), one at a time, with at most
     # ``max_concurrency`` parts read into memory: s3transfer otherwise reads ten
     # parts ahead (50 MB) per upload. See bench/bench_memory.py.
     multipart_threshold: int = 8 * 1024 * 1024
     multipart_chunksize: int = 5 * 1024 * 1024
     max_concurrency: int = 1
+
+    def uses_tls(self) -> bool:
+        """True unless the endpoint is plain HTTP (no endpoint means AWS, over HTTPS)."""
+        return not (self.endpoint_url or "").lower().startswith("http://")
 
     def resolved_addressing_style(self) -> str:
         """Path style for custom endpoints (MinIO/Ceph on an IP), virtual for AWS."""
@@ -65,13 +72,19 @@ class S3Settings:
 def _client_config(s3: S3Settings) -> Any:
     from botocore.config import Config
 
+    addressing: dict[str, Any] = {"addressing_style": s3.resolved_addressing_style()}
+    if s3.checksums and s3.uses_tls():
+        # Over TLS, bodies are not hashed a second time for the signature: each single
+        # PUT carries the SHA-256 of the bytes we validated instead (see
+        # media_store.backends), which S3 checks against what it received.
+        addressing["payload_signing_enabled"] = False
     return Config(
         connect_timeout=s3.connect_timeout,
         read_timeout=s3.read_timeout,
         # botocore's "max_attempts" counts retries; "total_max_attempts" counts attempts.
         retries={"total_max_attempts": s3.max_attempts, "mode": "standard"},
         signature_version="s3v4",
-        s3={"addressing_style": s3.resolved_addressing_style()},
+        s3=addressing,
         # Newer boto3 adds CRC checksums to every upload by default; many
         # S3-compatible stores (R2, B2, older Ceph/MinIO) reject or mishandle them.
         request_checksum_calculation="when_required",
@@ -143,6 +156,7 @@ def build_storages(
             "custom_domain": s3.custom_domain,
             "file_overwrite": False,
             "conditional_writes": s3.conditional_writes,
+            "checksums": s3.checksums,
         }
     )
     private = s3_options(s3, location=PRIVATE_LOCATION, bucket_name=s3.private_bucket_name)
@@ -151,6 +165,7 @@ def build_storages(
             "querystring_expire": s3.signed_url_expire,
             "file_overwrite": False,
             "conditional_writes": s3.conditional_writes,
+            "checksums": s3.checksums,
         }
     )
     if static_on_s3:

@@ -13,7 +13,10 @@
 #   scripts/ceph_s3.sh status    exit 0 if the gateway answers
 #
 # Environment: CEPH_S3_DIR (data dir), CEPH_S3_PORT (S3 port, default 7480),
-# CEPH_MON_PORT (default 6789), CEPH_S3_ACCESS_KEY / CEPH_S3_SECRET_KEY.
+# CEPH_MON_PORT (default 6789), CEPH_S3_ACCESS_KEY / CEPH_S3_SECRET_KEY,
+# CEPH_S3_TLS_PORT (read by init) to serve HTTPS on that port as well, with a
+# self-signed certificate for 127.0.0.1 ($CEPH_S3_DIR/tls/cert.pem: the CA bundle
+# clients must trust).
 set -euo pipefail
 
 DIR=${CEPH_S3_DIR:-$(pwd)/.local/ceph}
@@ -22,19 +25,38 @@ MON_PORT=${CEPH_MON_PORT:-6789}
 ACCESS_KEY=${CEPH_S3_ACCESS_KEY:-shoptestaccesskey}
 SECRET_KEY=${CEPH_S3_SECRET_KEY:-shoptestsecretkey0000000000000000000000}
 CONF=$DIR/ceph.conf
+TLS_PORT=${CEPH_S3_TLS_PORT:-}
+CERT=$DIR/tls/cert.pem
 
 log() { printf 'ceph_s3: %s\n' "$*" >&2; }
 
 install_packages() {
   if command -v radosgw >/dev/null && command -v ceph-mon >/dev/null && command -v ceph-osd >/dev/null \
-     && command -v radosgw-admin >/dev/null && command -v curl >/dev/null; then
+     && command -v radosgw-admin >/dev/null && command -v curl >/dev/null \
+     && command -v openssl >/dev/null; then
     return 0
   fi
   log "installing Ceph packages"
-  "$(dirname "$0")/apt_install.sh" ceph-mon ceph-osd radosgw ceph-common curl
+  "$(dirname "$0")/apt_install.sh" ceph-mon ceph-osd radosgw ceph-common curl openssl
 }
 
 new_uuid() { cat /proc/sys/kernel/random/uuid; }
+
+frontend() {
+  local frontend="beast endpoint=127.0.0.1:$PORT"
+  if [ -n "$TLS_PORT" ]; then
+    frontend+=" ssl_endpoint=127.0.0.1:$TLS_PORT ssl_certificate=$CERT"
+    frontend+=" ssl_private_key=$DIR/tls/key.pem"
+  fi
+  echo "$frontend"
+}
+
+make_certificate() {
+  mkdir -p "$DIR/tls"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+    -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+    -keyout "$DIR/tls/key.pem" -out "$CERT" 2>/dev/null
+}
 
 write_conf() {
   local fsid=$1
@@ -79,7 +101,7 @@ osd crush update on start = false
 osd class update on start = false
 
 [client.rgw]
-rgw frontends = beast endpoint=127.0.0.1:$PORT
+rgw frontends = $(frontend)
 rgw data = $DIR/rgw
 rgw enable usage log = false
 CONF
@@ -90,6 +112,7 @@ init_cluster() {
   rm -rf "$DIR"
   mkdir -p "$DIR"/{mon,osd,rgw,run,log}
   : >"$DIR/keyring"
+  if [ -n "$TLS_PORT" ]; then make_certificate; fi
   local fsid; fsid=$(new_uuid)
   write_conf "$fsid"
   monmaptool --create --add a "v1:127.0.0.1:$MON_PORT" --fsid "$fsid" "$DIR/monmap" >/dev/null
@@ -120,7 +143,10 @@ start_mon() {
 }
 
 gateway_answers() {
-  curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/"
+  curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/" || return 1
+  if [ -n "$TLS_PORT" ]; then
+    curl -s -o /dev/null --max-time 2 --cacert "$CERT" "https://127.0.0.1:$TLS_PORT/"
+  fi
 }
 
 start_all() {
@@ -138,7 +164,7 @@ start_all() {
     radosgw-admin -c "$CONF" user create --uid=shop --display-name=shop \
       --access-key="$ACCESS_KEY" --secret-key="$SECRET_KEY" >/dev/null
   fi
-  log "S3 gateway ready on http://127.0.0.1:$PORT"
+  log "S3 gateway ready on http://127.0.0.1:$PORT${TLS_PORT:+ and https://127.0.0.1:$TLS_PORT}"
 }
 
 stop_daemons() {

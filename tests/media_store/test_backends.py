@@ -1,15 +1,21 @@
+import base64
+import hashlib
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core.files.base import ContentFile
+from django.core.files.storage import storages
 from storages.backends.s3 import S3Storage
 
 from media_store.backends import PublicS3Storage
 from media_store.errors import StorageUnavailable
+from media_store.models import StoredFile
 from media_store.services import write_object
 from media_store.storage_config import S3Settings, s3_options
+from tests.support.clients import client_for
+from tests.support.images import image_bytes, upload
 from tests.support.s3 import storages_for
 from tests.support.tcp_proxy import TcpProxy
 
@@ -120,3 +126,90 @@ def test_while_the_store_hangs_one_write_waits_and_the_others_fail_at_once(s3, s
         assert len(s3.keys()) == 5
     finally:
         proxy.close()
+
+
+def _sent_puts(storage) -> list[dict[str, str]]:
+    """Headers of every PutObject this thread's client of ``storage`` sends from now on."""
+    sent: list[dict[str, str]] = []
+    events = storage.connection.meta.client.meta.events
+
+    def record(request, **_) -> None:
+        sent.append({name: _text(value) for name, value in request.headers.items()})
+
+    events.register("before-send.s3.PutObject", record)
+    return sent
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _stored_checksum(s3, key: str) -> str:
+    body = s3.server.client().get_object(Bucket=s3.bucket, Key=key)["Body"].read()
+    return base64.b64encode(hashlib.sha256(body).digest()).decode()
+
+
+def _over_tls(s3, settings, tmp_path, monkeypatch, **overrides) -> None:
+    if s3.server.tls_endpoint_url is None:
+        pytest.skip("the external S3 server has no HTTPS endpoint of ours")
+    monkeypatch.setenv("AWS_CA_BUNDLE", s3.server.ca_bundle)
+    settings.STORAGES = storages_for(
+        s3.s3_settings(endpoint_url=s3.server.tls_endpoint_url, **overrides), tmp_path
+    )
+
+
+@pytest.mark.s3
+def test_over_tls_an_upload_is_hashed_once_and_the_store_gets_that_hash(
+    s3, settings, tmp_path, monkeypatch, staff
+):
+    _over_tls(s3, settings, tmp_path, monkeypatch)
+    sent = _sent_puts(storages["default"])
+    response = client_for(staff).post(
+        "/api/core/products/",
+        {"name": "Mug", "price": "3.00", "image": upload("mug.jpg", image_bytes("JPEG"))},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+    stored = StoredFile.objects.get()
+    [headers] = sent
+    assert headers["X-Amz-Content-SHA256"] == "UNSIGNED-PAYLOAD"  # no second pass for the signature
+    checksum = headers["x-amz-checksum-sha256"]
+    assert checksum == base64.b64encode(bytes.fromhex(stored.sha256)).decode()
+    assert checksum == _stored_checksum(s3, f"media/{stored.key}")
+
+
+@pytest.mark.s3
+def test_a_body_without_a_known_hash_is_hashed_for_its_checksum(s3):
+    storage = storages["default"]
+    sent = _sent_puts(storage)
+    storage.save("x/plain.bin", ContentFile(b"bytes nobody hashed yet"))
+    [headers] = sent
+    assert headers["x-amz-checksum-sha256"] == _stored_checksum(s3, "media/x/plain.bin")
+    # Over plain HTTP the payload is still signed: nothing else protects it in transit.
+    assert headers["X-Amz-Content-SHA256"] == hashlib.sha256(b"bytes nobody hashed yet").hexdigest()
+
+
+@pytest.mark.s3
+def test_with_checksums_off_nothing_extra_is_sent_and_the_payload_is_signed(
+    s3, settings, tmp_path, monkeypatch
+):
+    _over_tls(s3, settings, tmp_path, monkeypatch, checksums=False)
+    storage = storages["default"]
+    sent = _sent_puts(storage)
+    storage.save("x/off.bin", ContentFile(b"no checksum header"))
+    [headers] = sent
+    assert not any(name.lower().startswith("x-amz-checksum") for name in headers)
+    assert headers["X-Amz-Content-SHA256"] == hashlib.sha256(b"no checksum header").hexdigest()
+
+
+@pytest.mark.s3
+def test_over_tls_an_object_above_the_multipart_threshold_lands_whole(
+    s3, settings, tmp_path, monkeypatch
+):
+    _over_tls(s3, settings, tmp_path, monkeypatch)
+    storage = storages["default"]
+    body = bytes(range(256)) * (36 * 1024 + 1)  # 9 MB: in parts, which carry no checksum
+    assert len(body) > storage.transfer_config.multipart_threshold
+    storage.save("x/large.bin", ContentFile(body))
+    stored = s3.server.client().get_object(Bucket=s3.bucket, Key="media/x/large.bin")["Body"]
+    assert hashlib.sha256(stored.read()).digest() == hashlib.sha256(body).digest()

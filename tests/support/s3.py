@@ -32,15 +32,20 @@ class S3Server:
     secret_key: str
     region: str = "us-east-1"
     env: dict[str, str] | None = None  # set when we run the gateway ourselves
+    #: The same gateway over HTTPS, and the certificate to trust for it (ours only).
+    tls_endpoint_url: str | None = None
+    ca_bundle: str | None = None
 
     @property
     def port(self) -> int:
         return int(self.endpoint_url.rsplit(":", 1)[1])
 
-    def client(self, **config: Any) -> Any:
+    def client(self, *, tls: bool = False, **config: Any) -> Any:
+        """A plain boto3 client (over HTTPS with ``tls``), as a script would make one."""
         return boto3.client(
             "s3",
-            endpoint_url=self.endpoint_url,
+            endpoint_url=self.tls_endpoint_url if tls else self.endpoint_url,
+            verify=self.ca_bundle if tls else None,
             aws_access_key_id=self.access_key,
             aws_secret_access_key=self.secret_key,
             region_name=self.region,
@@ -90,11 +95,12 @@ def start_s3_server(data_dir: Path) -> S3Server:
             secret_key=os.environ["S3_TEST_SECRET_KEY"],
             region=os.environ.get("S3_TEST_REGION", "us-east-1"),
         )
-    port = free_port()
+    port, tls_port = free_port(), free_port()
     env = {
         **os.environ,
         "CEPH_S3_DIR": str(data_dir),
         "CEPH_S3_PORT": str(port),
+        "CEPH_S3_TLS_PORT": str(tls_port),
         "CEPH_MON_PORT": str(free_port()),
         "CEPH_S3_ACCESS_KEY": "testaccess" + uuid.uuid4().hex[:10],
         "CEPH_S3_SECRET_KEY": uuid.uuid4().hex + uuid.uuid4().hex[:8],
@@ -104,6 +110,8 @@ def start_s3_server(data_dir: Path) -> S3Server:
         access_key=env["CEPH_S3_ACCESS_KEY"],
         secret_key=env["CEPH_S3_SECRET_KEY"],
         env=env,
+        tls_endpoint_url=f"https://127.0.0.1:{tls_port}",
+        ca_bundle=str(data_dir / "tls" / "cert.pem"),
     )
     server.ceph("init")
     server.ceph("start")
