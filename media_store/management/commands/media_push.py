@@ -124,6 +124,8 @@ class Command(BaseCommand):
             return "uploaded"
         content_type = content_types.get(item.key) or mimetypes.guess_type(item.key)[0]
         params = storage.get_object_parameters(item.key)
+        if getattr(storage, "checksums", False):
+            params["ChecksumSHA256"] = base64.b64encode(bytes.fromhex(sha256_hex)).decode()
         try:
             with item.path.open("rb") as body:
                 response = client.put_object(
