@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import mimetypes
+import threading
 from typing import Any
 from urllib.parse import quote
 
 import boto3.session
 import botocore.loaders
 import botocore.session
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 from django.core import signing
 from django.core.files.storage import FileSystemStorage
 from django.urls import reverse
@@ -43,6 +44,46 @@ def _refuse_overwrite(params: dict[str, Any], **_: Any) -> None:
     params.setdefault("IfNoneMatch", "*")
 
 
+_CHECKSUM_HEADER = "x-amz-checksum-sha256"
+#: Operations whose success creates an object (what a lost answer may leave behind).
+_WRITE_OPERATIONS = ("PutObject", "CompleteMultipartUpload")
+
+
+def _signed_by_checksum(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    """Tell botocore's signer that this request's body is covered by our SHA-256 header.
+
+    Over HTTPS it then sends the body unsigned, as it does for checksums of its own,
+    instead of hashing it a second time for the signature. Requests without the header
+    (multipart parts, everything else) keep their signed payload.
+    """
+    if _CHECKSUM_HEADER in params.get("headers", {}):
+        context.setdefault("checksum", {})["request_algorithm"] = {
+            "in": "header",
+            "name": _CHECKSUM_HEADER,
+            "algorithm": "sha256",
+        }
+
+
+#: Per thread: whether an attempt of the write in progress may have reached the store.
+_write_attempts = threading.local()
+
+
+def _note_attempt(
+    caught_exception: Exception | None = None, response: Any = None, **_: Any
+) -> None:
+    """After each attempt (botocore retries inside one call): could it have landed?
+
+    Only a connection that was never made sends nothing; a definite 4xx answer
+    refused the write. Anything else (a timeout or a dropped connection after the
+    request went out, a 5xx) may have been completed by the store.
+    """
+    if isinstance(caught_exception, (EndpointConnectionError, ConnectTimeoutError)):
+        return
+    if caught_exception is None and response is not None and response[0].status_code < 500:
+        return
+    _write_attempts.reached = True
+
+
 class NoOverwriteS3Storage(S3Storage):
     """S3 storage with ``file_overwrite=False`` semantics and no HEAD per save.
 
@@ -71,10 +112,13 @@ class NoOverwriteS3Storage(S3Storage):
         connection = getattr(self._connections, "connection", None)
         if connection is None:
             connection = super().connection
+            events = connection.meta.client.meta.events
             if self.conditional_writes and not self.file_overwrite:
-                events = connection.meta.client.meta.events
                 for operation in _IF_NONE_MATCH_OPERATIONS:
                     events.register(f"before-parameter-build.s3.{operation}", _refuse_overwrite)
+            events.register("before-call.s3.PutObject", _signed_by_checksum)
+            for operation in _WRITE_OPERATIONS:
+                events.register(f"needs-retry.s3.{operation}", _note_attempt)
         return connection
 
     def _create_session(self) -> boto3.session.Session:
@@ -96,13 +140,28 @@ class NoOverwriteS3Storage(S3Storage):
         return name
 
     def _save(self, name: str, content: Any) -> str:
+        """Write ``content``; a failure says whether the object may exist anyway.
+
+        Every exception raised carries ``may_have_landed``: True when an attempt may
+        have reached the store (its answer lost), so the caller can have the key
+        deleted later. When botocore's retry of a write is refused because the key
+        now exists, the object is the one our lost attempt wrote (keys are random
+        and ours): the write succeeded.
+        """
+        _write_attempts.reached = False
         try:
             if self._single_put(content):
                 return self._put_object(name, content)
             return super()._save(name, content)
         except ClientError as err:
+            err.may_have_landed = _write_attempts.reached
             if s3_error_code(err) == "PreconditionFailed":
+                if _write_attempts.reached and _retried(err):
+                    return clean_name(name)
                 raise FileExistsError(f"An object named {name!r} already exists.") from err
+            raise
+        except Exception as exc:
+            exc.may_have_landed = _write_attempts.reached
             raise
 
     def _single_put(self, content: Any) -> bool:
@@ -119,9 +178,9 @@ class NoOverwriteS3Storage(S3Storage):
 
         The request carries the body's SHA-256 (``x-amz-checksum-sha256``): the one
         computed when the bytes were made and validated (``content.sha256``, hex),
-        else one computed here. S3 refuses the write if what arrived differs. Over
-        TLS the client config then skips payload signing, which would hash the whole
-        body again (see ``media_store.storage_config``).
+        else one computed here. A store that checks it (AWS S3, R2, MinIO) refuses
+        the write if what arrived differs. Over HTTPS the body is then not hashed
+        again for the signature (:func:`_signed_by_checksum`).
         """
         cleaned = clean_name(name)
         key = self._normalize_name(cleaned)
@@ -133,6 +192,10 @@ class NoOverwriteS3Storage(S3Storage):
             Bucket=self.bucket_name, Key=key, Body=content, **params
         )
         return cleaned
+
+
+def _retried(err: ClientError) -> bool:
+    return err.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) > 0
 
 
 def _base64_sha256(content: Any) -> str:

@@ -35,7 +35,9 @@ def write_object(visibility: str, key: str, content: IO[bytes]) -> None:
         except (BotoCoreError, ClientError, OSError) as exc:
             logger.error("media store write failed for %s: %s", key, exc)
             error = StorageUnavailable()
-            error.may_have_landed = isinstance(exc, (ReadTimeoutError, ConnectionClosedError))
+            error.may_have_landed = getattr(
+                exc, "may_have_landed", isinstance(exc, (ReadTimeoutError, ConnectionClosedError))
+            )
             error.timed_out = isinstance(exc, (ReadTimeoutError, ConnectTimeoutError))
             raise error from exc
     if stored_as != key:  # local disk renames instead of refusing: same outcome as S3's 412

@@ -49,7 +49,7 @@ class S3Settings:
     signed_url_expire: int = 600
     conditional_writes: bool = True
     # Each single PUT carries the SHA-256 of its body (x-amz-checksum-sha256), and over
-    # TLS the body is then not hashed again for the signature.
+    # HTTPS the body is then not hashed again for the signature (media_store.backends).
     checksums: bool = True
     # Large objects go up in 5 MB parts (S3's minimum), one at a time, with at most
     # ``max_concurrency`` parts read into memory: s3transfer otherwise reads ten
@@ -57,10 +57,6 @@ class S3Settings:
     multipart_threshold: int = 8 * 1024 * 1024
     multipart_chunksize: int = 5 * 1024 * 1024
     max_concurrency: int = 1
-
-    def uses_tls(self) -> bool:
-        """True unless the endpoint is plain HTTP (no endpoint means AWS, over HTTPS)."""
-        return not (self.endpoint_url or "").lower().startswith("http://")
 
     def resolved_addressing_style(self) -> str:
         """Path style for custom endpoints (MinIO/Ceph on an IP), virtual for AWS."""
@@ -72,19 +68,13 @@ class S3Settings:
 def _client_config(s3: S3Settings) -> Any:
     from botocore.config import Config
 
-    addressing: dict[str, Any] = {"addressing_style": s3.resolved_addressing_style()}
-    if s3.checksums and s3.uses_tls():
-        # Over TLS, bodies are not hashed a second time for the signature: each single
-        # PUT carries the SHA-256 of the bytes we validated instead (see
-        # media_store.backends), which S3 checks against what it received.
-        addressing["payload_signing_enabled"] = False
     return Config(
         connect_timeout=s3.connect_timeout,
         read_timeout=s3.read_timeout,
         # botocore's "max_attempts" counts retries; "total_max_attempts" counts attempts.
         retries={"total_max_attempts": s3.max_attempts, "mode": "standard"},
         signature_version="s3v4",
-        s3=addressing,
+        s3={"addressing_style": s3.resolved_addressing_style()},
         # Newer boto3 adds CRC checksums to every upload by default; many
         # S3-compatible stores (R2, B2, older Ceph/MinIO) reject or mishandle them.
         request_checksum_calculation="when_required",

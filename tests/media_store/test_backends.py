@@ -128,15 +128,15 @@ def test_while_the_store_hangs_one_write_waits_and_the_others_fail_at_once(s3, s
         proxy.close()
 
 
-def _sent_puts(storage) -> list[dict[str, str]]:
-    """Headers of every PutObject this thread's client of ``storage`` sends from now on."""
+def _sent_puts(storage, operation: str = "PutObject") -> list[dict[str, str]]:
+    """Headers of every ``operation`` this thread's client of ``storage`` sends from now on."""
     sent: list[dict[str, str]] = []
     events = storage.connection.meta.client.meta.events
 
     def record(request, **_) -> None:
         sent.append({name: _text(value) for name, value in request.headers.items()})
 
-    events.register("before-send.s3.PutObject", record)
+    events.register(f"before-send.s3.{operation}", record)
     return sent
 
 
@@ -203,13 +203,17 @@ def test_with_checksums_off_nothing_extra_is_sent_and_the_payload_is_signed(
 
 
 @pytest.mark.s3
-def test_over_tls_an_object_above_the_multipart_threshold_lands_whole(
+def test_over_tls_parts_of_a_large_object_keep_their_signed_payload(
     s3, settings, tmp_path, monkeypatch
 ):
     _over_tls(s3, settings, tmp_path, monkeypatch)
     storage = storages["default"]
     body = bytes(range(256)) * (36 * 1024 + 1)  # 9 MB: in parts, which carry no checksum
     assert len(body) > storage.transfer_config.multipart_threshold
+    parts = _sent_puts(storage, "UploadPart")
     storage.save("x/large.bin", ContentFile(body))
+    assert len(parts) == 2
+    # Only what our checksum covers goes unsigned: a part's body is still signed.
+    assert all(len(bytes.fromhex(headers["X-Amz-Content-SHA256"])) == 32 for headers in parts)
     stored = s3.server.client().get_object(Bucket=s3.bucket, Key="media/x/large.bin")["Body"]
     assert hashlib.sha256(stored.read()).digest() == hashlib.sha256(body).digest()

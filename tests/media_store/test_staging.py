@@ -4,11 +4,14 @@ object whose check fails is deleted again (real S3 gateway)."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 import threading
+import time
 from datetime import timedelta
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -22,6 +25,8 @@ from tests.support.s3 import free_port, storages_for
 from tests.support.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.django_db, pytest.mark.s3]
+
+NOTE_PNG = bombs.flat("PNG", (64, 48))
 
 
 def undecodable_jpeg() -> bytes:
@@ -97,3 +102,65 @@ def test_a_write_that_may_still_land_has_its_key_deleted_later(where, user, s3, 
     visibility, [key] = delete.args_kwargs["args"]
     assert visibility == "private" and key.startswith("notes/")
     assert timedelta(minutes=4) < delete.run_after - timezone.now() <= timedelta(minutes=5)
+
+
+def _once_it_lands(s3, prefix: str, then) -> threading.Thread:
+    """Call ``then`` as soon as an object under ``prefix`` is in the bucket."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + 20
+        while not s3.keys(prefix) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        then()
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_write_whose_answer_was_lost_and_whose_retry_finds_it_there_succeeds(
+    user, s3, settings, tmp_path
+):
+    """The store completed the first attempt but its answer never came; botocore's retry
+    is refused by If-None-Match because the object (ours: keys are random) is there."""
+    proxy = TcpProxy(s3.server.port)
+    proxy.set_mode("lose-answers")
+    settings.STORAGES = storages_for(
+        s3.s3_settings(endpoint_url=proxy.url, max_attempts=2, read_timeout=10), tmp_path
+    )
+    # Cutting the connection once the object is there ends the first attempt early.
+    watcher = _once_it_lands(s3, "private/notes/", lambda: proxy.set_mode("pass"))
+    try:
+        [attachment] = attach(user=user, purpose=PRIVATE_NOTE, files=[io.BytesIO(NOTE_PNG)])
+    finally:
+        watcher.join()
+        proxy.close()
+    key = f"private/{attachment.file.key}"
+    assert s3.keys() == [key]
+    body = s3.server.client().get_object(Bucket=s3.bucket, Key=key)["Body"].read()
+    assert hashlib.sha256(body).hexdigest() == attachment.file.sha256
+    assert not DBTaskResult.objects.filter(task_path__endswith="delete_objects").exists()
+
+
+def test_a_write_that_landed_before_the_store_went_away_is_deleted_later(
+    user, s3, settings, tmp_path
+):
+    """The first attempt landed and timed out waiting for its answer, and the retry could
+    not even connect: the error is about the retry, but the key must be deleted later."""
+    proxy = TcpProxy(s3.server.port)
+    proxy.set_mode("lose-answers")
+    settings.STORAGES = storages_for(
+        s3.s3_settings(endpoint_url=proxy.url, max_attempts=2, read_timeout=2), tmp_path
+    )
+    watcher = _once_it_lands(s3, "private/notes/", proxy.stop_listening)
+    try:
+        with pytest.raises(StorageUnavailable) as raised:
+            attach(user=user, purpose=PRIVATE_NOTE, files=[io.BytesIO(NOTE_PNG)])
+    finally:
+        watcher.join()
+        proxy.close()
+    assert isinstance(raised.value.__cause__, EndpointConnectionError)  # what the retry met
+    [landed] = s3.keys()
+    assert not Attachment.objects.exists()
+    [delete] = DBTaskResult.objects.filter(task_path__endswith="delete_objects")
+    assert delete.args_kwargs["args"] == ["private", [landed.removeprefix("private/")]]

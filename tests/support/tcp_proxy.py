@@ -1,7 +1,8 @@
 """A TCP proxy of our own, to put real network faults between the app and S3.
 
 Modes: ``pass`` forwards; ``delay`` forwards after ``delay_seconds`` per chunk;
-``blackhole`` accepts and never answers; ``reset`` accepts and closes at once.
+``blackhole`` accepts and never answers; ``reset`` accepts and closes at once;
+``lose-answers`` forwards requests to the store but drops what it answers.
 Only listens on 127.0.0.1 and only forwards to the given local upstream port.
 """
 
@@ -43,9 +44,15 @@ class TcpProxy:
             with contextlib.suppress(OSError):
                 sock.close()
 
-    def close(self) -> None:
+    def stop_listening(self) -> None:
+        """Refuse new connections (as a store that went away) and leave open ones be."""
         self._stopped.set()
+        with contextlib.suppress(OSError):  # wakes the accept() blocked in another thread
+            self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()
+
+    def close(self) -> None:
+        self.stop_listening()
         self.set_mode("reset")
 
     def _track(self, sock: socket.socket) -> None:
@@ -75,19 +82,23 @@ class TcpProxy:
                 continue
             upstream.settimeout(None)
             self._track(upstream)
-            for source, target in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
+            for source, target, answers in ((client, upstream, False), (upstream, client, True)):
+                threading.Thread(
+                    target=self._pump, args=(source, target, answers), daemon=True
+                ).start()
 
     def _swallow(self, client: socket.socket) -> None:
         with contextlib.suppress(OSError):
             while client.recv(65536):
                 pass
 
-    def _pump(self, source: socket.socket, target: socket.socket) -> None:
+    def _pump(self, source: socket.socket, target: socket.socket, answers: bool) -> None:
         try:
             while data := source.recv(65536):
                 if self.mode == "delay":
                     time.sleep(self.delay_seconds)
+                if answers and self.mode == "lose-answers":
+                    continue
                 target.sendall(data)
         except OSError:
             pass

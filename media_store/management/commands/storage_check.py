@@ -89,7 +89,9 @@ class Command(BaseCommand):
                 self.stdout.write(self.style.ERROR(f"FAIL {name}: {exc}"))
                 self.stdout.write(
                     "     fix: check AWS_S3_ENDPOINT_URL, AWS_S3_REGION_NAME, the bucket name "
-                    "and that the access key may List/Get/Put/DeleteObject on the bucket"
+                    "and that the access key may List/Get/Put/DeleteObject on the bucket; "
+                    "if the error names x-amz-checksum-sha256 or UNSIGNED-PAYLOAD, set "
+                    "AWS_S3_CHECKSUMS=False"
                 )
             else:
                 self.stdout.write(
