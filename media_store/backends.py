@@ -178,7 +178,7 @@ class NoOverwriteS3Storage(S3Storage):
 
         The request carries the body's SHA-256 (``x-amz-checksum-sha256``): the one
         computed when the bytes were made and validated (``content.sha256``, hex),
-        else one computed here. A store that checks it (AWS S3, R2, MinIO) refuses
+        else one computed here. A store that checks it (AWS S3 does) refuses
         the write if what arrived differs. Over HTTPS the body is then not hashed
         again for the signature (:func:`_signed_by_checksum`).
         """
