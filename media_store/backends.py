@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import mimetypes
 import threading
@@ -20,7 +19,7 @@ from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
 
 from .conf import media_setting
-from .s3 import s3_error_code
+from .s3 import base64_digest, s3_error_code
 
 _IF_NONE_MATCH_OPERATIONS = ("PutObject", "CompleteMultipartUpload")
 
@@ -153,15 +152,12 @@ class NoOverwriteS3Storage(S3Storage):
             if self._single_put(content):
                 return self._put_object(name, content)
             return super()._save(name, content)
-        except ClientError as err:
-            err.may_have_landed = _write_attempts.reached
-            if s3_error_code(err) == "PreconditionFailed":
-                if _write_attempts.reached and _retried(err):
-                    return clean_name(name)
-                raise FileExistsError(f"An object named {name!r} already exists.") from err
-            raise
         except Exception as exc:
             exc.may_have_landed = _write_attempts.reached
+            if isinstance(exc, ClientError) and s3_error_code(exc) == "PreconditionFailed":
+                if exc.may_have_landed and _retried(exc):
+                    return clean_name(name)
+                raise FileExistsError(f"An object named {name!r} already exists.") from exc
             raise
 
     def _single_put(self, content: Any) -> bool:
@@ -186,7 +182,7 @@ class NoOverwriteS3Storage(S3Storage):
         key = self._normalize_name(cleaned)
         params = self._get_write_parameters(key, content)
         if self.checksums:
-            params["ChecksumSHA256"] = _base64_sha256(content)
+            params["ChecksumSHA256"] = base64_digest(_content_sha256(content))
         content.seek(0)
         self.connection.meta.client.put_object(
             Bucket=self.bucket_name, Key=key, Body=content, **params
@@ -198,14 +194,14 @@ def _retried(err: ClientError) -> bool:
     return err.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) > 0
 
 
-def _base64_sha256(content: Any) -> str:
+def _content_sha256(content: Any) -> str:
     digest = getattr(content, "sha256", None)
     if digest is None:
         hasher = hashlib.sha256()
         for chunk in content.chunks():
             hasher.update(chunk)
         digest = hasher.hexdigest()
-    return base64.b64encode(bytes.fromhex(digest)).decode()
+    return digest
 
 
 class PublicS3Storage(NoOverwriteS3Storage):

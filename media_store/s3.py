@@ -6,12 +6,19 @@ import it cheaply.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from django.core.files.storage import Storage
 
 #: Error codes S3-compatible stores use for a missing object or bucket.
 NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchBucket"})
+
+
+def base64_digest(hex_digest: str) -> str:
+    """A hex digest in the base64 form S3's headers take (``Content-MD5``,
+    ``x-amz-checksum-sha256``)."""
+    return base64.b64encode(bytes.fromhex(hex_digest)).decode()
 
 
 def s3_error_code(exc: Any) -> str:

@@ -8,7 +8,6 @@ from typing import IO
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
-    ConnectionClosedError,
     ConnectTimeoutError,
     ReadTimeoutError,
 )
@@ -35,9 +34,8 @@ def write_object(visibility: str, key: str, content: IO[bytes]) -> None:
         except (BotoCoreError, ClientError, OSError) as exc:
             logger.error("media store write failed for %s: %s", key, exc)
             error = StorageUnavailable()
-            error.may_have_landed = getattr(
-                exc, "may_have_landed", isinstance(exc, (ReadTimeoutError, ConnectionClosedError))
-            )
+            # Set by the S3 backend from every attempt; a local disk write never lands late.
+            error.may_have_landed = getattr(exc, "may_have_landed", False)
             error.timed_out = isinstance(exc, (ReadTimeoutError, ConnectTimeoutError))
             raise error from exc
     if stored_as != key:  # local disk renames instead of refusing: same outcome as S3's 412

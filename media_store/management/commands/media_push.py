@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import base64
 import hashlib
 import mimetypes
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from media_store.models import StoredFile, storage_for
-from media_store.s3 import NOT_FOUND_CODES, is_s3, s3_error_code, s3_key
+from media_store.s3 import NOT_FOUND_CODES, base64_digest, is_s3, s3_error_code, s3_key
 
 BAR_WIDTH = 30
 
@@ -125,14 +124,14 @@ class Command(BaseCommand):
         content_type = content_types.get(item.key) or mimetypes.guess_type(item.key)[0]
         params = storage.get_object_parameters(item.key)
         if getattr(storage, "checksums", False):
-            params["ChecksumSHA256"] = base64.b64encode(bytes.fromhex(sha256_hex)).decode()
+            params["ChecksumSHA256"] = base64_digest(sha256_hex)
         try:
             with item.path.open("rb") as body:
                 response = client.put_object(
                     Bucket=bucket,
                     Key=key,
                     Body=body,
-                    ContentMD5=base64.b64encode(bytes.fromhex(md5_hex)).decode(),
+                    ContentMD5=base64_digest(md5_hex),
                     ContentType=content_type or "application/octet-stream",
                     Metadata={"sha256": sha256_hex},
                     **params,
