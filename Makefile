@@ -68,7 +68,7 @@ test: install lint check-requirements system-packages
 # Thousands of mutated images through the whole pipeline, fresh randomness each run
 # (make test runs a few hundred, reproducibly).
 fuzz: install
-	$(RUN) pytest tests/media_store/test_fuzz.py --hypothesis-profile=fuzz --hypothesis-show-statistics
+	$(RUN) pytest tests/media_store/imaging/test_fuzz.py --hypothesis-profile=fuzz --hypothesis-show-statistics
 
 # Benchmarks (not tests): each starts its own Ceph gateway and prints a Markdown table.
 bench: install system-packages

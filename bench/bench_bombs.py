@@ -164,8 +164,8 @@ def child(path: str, which: str) -> None:
     django.setup()
     from media_store.conf import media_setting, upload_limits
     from media_store.errors import MediaError
-    from media_store.images import prepare_image
-    from media_store.renditions import make_renditions
+    from media_store.imaging.prepare import prepare_image
+    from media_store.imaging.renditions import make_renditions
     from tests.support.images import image_bytes
 
     widths = media_setting("MEDIA_RENDITION_WIDTHS")

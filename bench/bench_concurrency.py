@@ -182,7 +182,7 @@ def upload(port: int, token: str, product: int, photo: bytes) -> int:
 
 
 def run_load(tree: Path, gateway, tmp: Path, photo: bytes, uploads: int, idle: float) -> LoadResult:
-    from media_store.bucket import apply_public_read_policy
+    from media_store.storage.bucket import apply_public_read_policy
     from tests.support.app_server import Database
     from tests.support.s3 import free_port
 

@@ -52,7 +52,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--megabytes", type=float, default=50)
     args = parser.parse_args()
-    from media_store.bucket import apply_public_read_policy
+    from media_store.storage.bucket import apply_public_read_policy
     from tests.support.app_server import AppServer, app_env, manage
 
     tmp = workdir()

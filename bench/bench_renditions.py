@@ -32,7 +32,7 @@ def main() -> None:
     from django.core.files.base import ContentFile
     from PIL import Image
 
-    from media_store.renditions import make_renditions
+    from media_store.imaging.renditions import make_renditions
 
     rows = []
     for megabytes in (1, 4, 12):
@@ -75,8 +75,8 @@ def direct_upload_rows(gateway, tmp) -> list[tuple[str, str]]:
     from rest_framework.test import APIClient
 
     from core.models import Product
-    from media_store.bucket import apply_public_read_policy
-    from media_store.storage_config import S3Settings, build_storages
+    from media_store.storage.bucket import apply_public_read_policy
+    from media_store.storage.config import S3Settings, build_storages
     from tests.support.multipart import encode_multipart
 
     bucket = gateway.new_bucket()

@@ -44,7 +44,7 @@ def main() -> None:
             CONN_MAX_AGE="60",  # the production default (the test harness uses 0)
         )
         setup_django(tmp, **{k: v for k, v in env.items() if k not in ("PYTHONPATH",)})
-        from media_store.bucket import apply_public_read_policy
+        from media_store.storage.bucket import apply_public_read_policy
 
         apply_public_read_policy(gateway.client(), bucket)
         rows = throughput(env, tmp, args.tasks) + latency(env, tmp, args.uploads)
@@ -108,8 +108,8 @@ def latency(env: dict[str, str], tmp, uploads: int) -> list[tuple[str, str]]:
     from rest_framework.test import APIClient
 
     from media_store.conf import media_setting
+    from media_store.imaging.renditions import make_renditions
     from media_store.models import Rendition
-    from media_store.renditions import make_renditions
 
     staff = get_user_model().objects.create_user(f"bench-{uuid.uuid4().hex[:6]}", is_staff=True)
     api = APIClient()

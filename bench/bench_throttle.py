@@ -2,7 +2,7 @@
 
     uv run python bench/bench_throttle.py [--repeat 300]
 
-Ours (``media_store.web.throttles.UploadThrottle``: atomic fixed windows, slots
+Ours (``config.throttles.UploadThrottle``: atomic fixed windows, slots
 claimed with ``cache.add``) against DRF's ``ScopedRateThrottle`` (the one it replaced,
 which lets concurrent requests through), each with the same rate, measured
 interleaved in the same run, on the database cache (PostgreSQL, the default) and on
@@ -77,7 +77,7 @@ def measure(name: str, cache: dict, repeat: int) -> list[tuple[str, str]]:
     from rest_framework.test import APIRequestFactory, force_authenticate
     from rest_framework.throttling import ScopedRateThrottle
 
-    from media_store.web.throttles import UploadThrottle
+    from config.throttles import UploadThrottle
 
     view = SimpleNamespace(throttle_scope="uploads")  # what ScopedRateThrottle reads
     pks = itertools.count(1)

@@ -69,8 +69,8 @@ def run(gateway, tmp: Path, repeat: int) -> None:
     from rest_framework.test import APIClient
 
     from core.models import Product
-    from media_store.bucket import apply_public_read_policy
-    from media_store.storage_config import S3Settings, build_storages
+    from media_store.storage.bucket import apply_public_read_policy
+    from media_store.storage.config import S3Settings, build_storages
     from tests.support.catalog import make_catalog
 
     os.environ["AWS_CA_BUNDLE"] = gateway.ca_bundle  # read by every boto3 session made below

@@ -1,4 +1,7 @@
-"""The API's exception handler: shop and media errors, request limits and outages.
+"""The API's one exception handler: every app's rule errors, request limits and outages.
+
+Rule errors (the shop's and media_store's) all derive from
+:class:`media_store.errors.ServiceError` and are answered from what they carry.
 
 Database errors are told apart: only a failure of the database itself (connection,
 operational or internal error) is a 503 ("try again"); a constraint violation is a
@@ -15,6 +18,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.core.exceptions import (
     PermissionDenied,
     RequestDataTooBig,
@@ -29,9 +33,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions
 from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
 
-from core.errors import ShopError
-from media_store.web.exceptions import exception_handler as media_exception_handler
+from media_store.errors import OUTAGE_RETRY_AFTER, ServiceError, StorageUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -47,14 +51,14 @@ REQUEST_LIMITS: list[tuple[type[Exception], int, str, str]] = [
 
 #: The shared cache (Redis) cannot be reached: an outage, like the database's.
 CACHE_OUTAGES = (RedisConnectionError, RedisTimeoutError)
-#: Seconds an outage's 503 asks the client to wait before retrying.
-OUTAGE_RETRY_AFTER = 30
+#: The object store answered in a way no media code turned into an error of ours.
+STORE_ERRORS = (BotoCoreError, ClientError)
 
 
 def _error(
     status: int, code: str, detail: str, *, retry_after: int | None = None, **extra: Any
 ) -> Response:
-    if status == 503:
+    if status == 503 and retry_after is None:
         retry_after = OUTAGE_RETRY_AFTER
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return Response({"detail": detail, "code": code, **extra}, status=status, headers=headers)
@@ -78,7 +82,10 @@ def _add_code(response: Response, exc: exceptions.APIException) -> None:
 
 
 def _handle(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, ShopError):
+    if isinstance(exc, STORE_ERRORS):
+        logger.error("object store error during %s: %s", context.get("view"), exc)
+        exc = StorageUnavailable()
+    if isinstance(exc, ServiceError):
         extra = {"field": exc.field} if exc.field else {}
         return _error(exc.status_code, exc.code, exc.message, retry_after=exc.retry_after, **extra)
     for kind, status, code, detail in REQUEST_LIMITS:
@@ -109,4 +116,4 @@ def _handle(exc: Exception, context: dict[str, Any]) -> Response | None:
             "The shared cache is unavailable right now, so nothing was saved. "
             "Try again in a minute.",
         )
-    return media_exception_handler(exc, context)
+    return drf_exception_handler(exc, context)

@@ -30,7 +30,7 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from config.exceptions import CACHE_OUTAGES
 from jobs.heartbeat import worker_status
-from media_store.probes import storage_probe
+from media_store.storage.probes import storage_probe
 
 
 @dataclass(frozen=True)

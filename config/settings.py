@@ -15,7 +15,7 @@ import environ
 
 from jobs.conf import DEFAULTS as JOBS_DEFAULTS
 from media_store.conf import DEFAULTS as MEDIA_DEFAULTS
-from media_store.storage_config import S3Settings, build_storages
+from media_store.storage.config import S3Settings, build_storages
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -203,7 +203,7 @@ MEDIA_MAX_FILES_PER_REQUEST = _from_env(MEDIA_DEFAULTS, "MEDIA_MAX_FILES_PER_REQ
 ORDER_MAX_IMAGES = env.int("ORDER_MAX_IMAGES", default=MEDIA_MAX_FILES_PER_REQUEST)
 MEDIA_REENCODE_PUBLIC = _from_env(MEDIA_DEFAULTS, "MEDIA_REENCODE_PUBLIC")
 MEDIA_RENDITION_WIDTHS = _from_env(MEDIA_DEFAULTS, "MEDIA_RENDITION_WIDTHS")
-# --- Bounded work per upload (media_store.decoding; see README "Configuration") ---
+# --- Bounded work per upload (media_store.imaging.decoding; see README "Configuration") ---
 MEDIA_MAX_FRAMES = _from_env(MEDIA_DEFAULTS, "MEDIA_MAX_FRAMES")
 MEDIA_MAX_JPEG_SCANS = _from_env(MEDIA_DEFAULTS, "MEDIA_MAX_JPEG_SCANS")
 MEDIA_MAX_DECODE_MEMORY = _from_env(MEDIA_DEFAULTS, "MEDIA_MAX_DECODE_MEMORY")
@@ -247,11 +247,13 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": env.int("API_PAGE_SIZE", default=20),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.exception_handler",
-    # media_store.web.throttles.UploadThrottle: fixed windows, atomic in the shared cache.
+    # config.throttles.UploadThrottle: fixed windows, atomic in the shared cache.
     "DEFAULT_THROTTLE_RATES": {
         "uploads": env.str("UPLOAD_THROTTLE_RATE", default="60/hour"),
     },
 }
+# Direct-upload grants count against the same upload throttle.
+MEDIA_UPLOAD_THROTTLE_CLASSES = ["config.throttles.UploadThrottle"]
 SPECTACULAR_SETTINGS = {
     "TITLE": "Shop API",
     "DESCRIPTION": "Products with images and orders with uploaded images, stored in S3.",

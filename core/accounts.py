@@ -27,7 +27,7 @@ from rest_framework import permissions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from media_store.web.clients import client_address
+from config.clients import client_address
 
 from .errors import InvalidCredentials
 

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from media_store.admin import image_preview
-from media_store.formats import ACCEPTED_DESCRIPTION
+from media_store.imaging.formats import ACCEPTED_DESCRIPTION
 from media_store.web.forms import ImageUploadField
 
 from . import selectors, services

@@ -10,8 +10,8 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from media_store.models import StoredFile
-        from media_store.purposes import register_purpose
         from media_store.signals import delete_stored_files_with
+        from media_store.uploads.purposes import register_purpose
 
         from . import tasks  # noqa: F401  (registers the periodic task)
         from .models import OrderImage, Product

@@ -1,21 +1,22 @@
 """Errors of the shop's rules, each with the HTTP status and code the API answers with.
 
-Raised by services; ``config.exceptions`` turns them into ``{"detail", "code"}`` JSON.
+Raised by services; they share :class:`media_store.errors.ServiceError`'s shape, and
+``config.exceptions`` turns every such error into ``{"detail", "code"}`` JSON.
 """
 
 from __future__ import annotations
 
+from media_store.errors import ServiceError
 
-class ShopError(Exception):
-    status_code = 400
+
+class ShopError(ServiceError):
     code = "invalid"
-    #: Seconds to send as ``Retry-After``, for errors a retry will resolve.
-    retry_after: int | None = None
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+
+class InvalidOrder(ShopError):
+    """An order that breaks the shop's rules (its lines or its images)."""
+
+    code = "invalid_order"
 
 
 class InvalidCredentials(ShopError):

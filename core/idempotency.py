@@ -185,12 +185,10 @@ def _canonical(value: Any) -> Any:
 
 
 def _file_digest(file: IO[bytes]) -> str:
-    digest = hashlib.sha256()
     file.seek(0)
-    for chunk in iter(lambda: file.read(1024 * 1024), b""):
-        digest.update(chunk)
+    digest = hashlib.file_digest(file, "sha256").hexdigest()
     file.seek(0)
-    return digest.hexdigest()
+    return digest
 
 
 def prune_idempotency_records() -> int:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from media_store.conf import upload_limits
-from media_store.formats import ACCEPTED_DESCRIPTION, accept_attribute, content_types_by_extension
+from media_store.imaging.formats import (
+    ACCEPTED_DESCRIPTION,
+    accept_attribute,
+    content_types_by_extension,
+)
 
-from . import selectors
+from . import order_rules, selectors
 from .models import Order
 
 
@@ -27,7 +30,7 @@ def storefront(request: HttpRequest) -> HttpResponse:
             "products": selectors.product_list()[:60],
             "orders": orders,
             "max_bytes": limits.max_bytes,
-            "max_files": min(limits.max_files, settings.ORDER_MAX_IMAGES),
+            "max_files": order_rules.image_limit(),
             "accepted": ACCEPTED_DESCRIPTION,
             "accept": accept_attribute(),
             "types_by_extension": json.dumps(content_types_by_extension()),

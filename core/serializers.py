@@ -3,16 +3,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from media_store.conf import upload_limits
 from media_store.web.fields import StoredImageField
 
-from . import lines as line_rules
-from .lines import LineRequest
+from . import order_rules
 from .models import Order, OrderImage, OrderLine, Product
+from .order_rules import LineRequest
 
 
 class ProductSerializer(serializers.ModelSerializer):
@@ -105,7 +103,7 @@ LINES_EXAMPLE = 'Send lines as a JSON list, e.g. [{"product": 1, "quantity": 2}]
 class JSONLinesField(serializers.Field):
     """Order lines as a list, or as a JSON string (how multipart forms can send a list).
 
-    Only the shape is checked here; :mod:`core.lines` holds the rules. The line
+    Only the shape is checked here; :mod:`core.order_rules` holds the rules. The line
     count is checked before any line is, so a huge list costs nothing.
     """
 
@@ -117,12 +115,12 @@ class JSONLinesField(serializers.Field):
                 raise serializers.ValidationError(LINES_EXAMPLE) from exc
         if not isinstance(data, list):
             raise serializers.ValidationError(LINES_EXAMPLE)
-        line_rules.check_count(len(data))
+        order_rules.check_line_count(len(data))
         if not all(isinstance(line, dict) and _flat(line) for line in data):
             raise serializers.ValidationError(LINES_EXAMPLE)
         lines = LineInputSerializer(data=data, many=True)
         lines.is_valid(raise_exception=True)
-        return line_rules.resolve(
+        return order_rules.resolve_lines(
             [(line["product"], line["quantity"]) for line in lines.validated_data]
         )
 
@@ -136,7 +134,7 @@ def _flat(line: dict[str, Any]) -> bool:
 
 class OrderCreateSerializer(serializers.Serializer):
     """Multipart with ``lines`` (JSON), ``note`` and ``images`` (files), or JSON with
-    ``uploads`` (ids of direct uploads) instead of files; at least one image either way."""
+    ``uploads`` (ids of direct uploads) instead of files (how many: :mod:`core.order_rules`)."""
 
     lines = JSONLinesField()
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
@@ -148,10 +146,4 @@ class OrderCreateSerializer(serializers.Serializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if len(set(attrs["uploads"])) != len(attrs["uploads"]):
             raise serializers.ValidationError({"uploads": ["Each upload may be used once."]})
-        count = len(attrs["images"]) + len(attrs["uploads"])
-        if count == 0:
-            raise serializers.ValidationError({"images": ["An order needs at least one image."]})
-        limit = min(upload_limits().max_files, settings.ORDER_MAX_IMAGES)
-        if count > limit:
-            raise serializers.ValidationError({"images": [f"At most {limit} images per order."]})
         return attrs

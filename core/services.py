@@ -1,7 +1,7 @@
 """Shop rules: creating products and orders together with their stored images.
 
 Images come in as uploaded files or direct-upload ids and go through
-:func:`media_store.intake.accept_images`, which validates them all, writes them
+:func:`media_store.uploads.intake.accept_images`, which validates them all, writes them
 before the database transaction and removes them again if it fails; replaced or
 deleted images are removed from the store only after the transaction commits.
 """
@@ -18,13 +18,13 @@ from typing import IO, Any
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
-from media_store.intake import ImageSource, accept_images
+from media_store.uploads.intake import ImageSource, accept_images
 
-from . import lines as line_rules
+from . import order_rules
 from .errors import ProductInUse, SlugTaken
 from .idempotency import NO_CLAIM, Claim, Outcome, fingerprint, run_once
-from .lines import LineRequest
 from .models import Order, OrderImage, OrderLine, Product
+from .order_rules import LineRequest
 
 #: Upload purposes (registered in ``CoreConfig.ready``).
 ORDER_IMAGES = "order"
@@ -231,7 +231,8 @@ def order_create(
     claim: Claim = NO_CLAIM,
 ) -> Order:
     """Create an order with its lines and private images, all or nothing."""
-    line_rules.check(lines)
+    order_rules.check_lines(lines)
+    order_rules.check_image_count(len(images) + len(uploads))
     with (
         accept_images(owner=user, purpose=ORDER_IMAGES, files=images, upload_ids=uploads) as new,
         transaction.atomic(),

@@ -11,8 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.parsers import BoundedFormParser, BoundedJSONParser
+from config.throttles import UploadThrottle
 from media_store.web.parsers import LimitedMultiPartParser
-from media_store.web.throttles import UploadThrottle
 
 from . import selectors, services
 from .idempotency import Outcome, completed
@@ -32,8 +32,8 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     str,
     OpenApiParameter.HEADER,
     description="Any unique string (e.g. a UUID) per intended request: sending the same "
-    "request again with it (within IDEMPOTENCY_WINDOW_HOURS, 24 by default) returns the "
-    "first response and creates nothing; the same key with another request is a 422.",
+    "request again with it (within IDEMPOTENCY_WINDOW_HOURS) returns the first response "
+    "and creates nothing; the same key with another request is a 422.",
 )
 
 

@@ -46,7 +46,7 @@ def recover_stale_tasks() -> int:
     """Make tasks of workers that stopped beating ready again; returns how many."""
     from django_tasks_db.models import DBTaskResult
 
-    from .tasks_api import TaskResultStatus
+    from .django_api import TaskResultStatus
 
     cutoff = _stale_before()
     live = set(

@@ -18,8 +18,8 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from .django_api import Task, TaskResultDoesNotExist, TaskResultStatus
 from .models import Schedule
-from .tasks_api import Task, TaskResultDoesNotExist, TaskResultStatus
 
 logger = logging.getLogger(__name__)
 

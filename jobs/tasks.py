@@ -13,8 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from .conf import jobs_setting
+from .django_api import Task, task
 from .periodic import register_periodic, reschedule
-from .tasks_api import Task, task
 
 logger = logging.getLogger(__name__)
 

@@ -19,8 +19,9 @@ class MediaStoreConfig(AppConfig):
 
 
 def _apply_pillow_limits() -> None:
+    from media_store.imaging.decoding import apply_pillow_limits
+
     from .conf import media_setting
-    from .decoding import apply_pillow_limits
 
     apply_pillow_limits(media_setting("MEDIA_MAX_IMAGE_PIXELS"))
 

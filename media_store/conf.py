@@ -30,7 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "MEDIA_UPLOAD_SWEEP_MINUTES": 10,
     "MEDIA_ORPHAN_SWEEP_HOURS": 6,
     "MEDIA_ORPHAN_GRACE_MINUTES": 60,
-    # Bounded work per upload (see media_store.decoding): frames of an animation, scans
+    # Bounded work per upload (see media_store.imaging.decoding): frames of an animation, scans
     # of a JPEG, memory the decoders and encoders may hold at once, and decodes running
     # at the same time in one process.
     "MEDIA_MAX_FRAMES": 300,
@@ -40,9 +40,12 @@ DEFAULTS: dict[str, Any] = {
     # Re-encoded images are stored at most this many pixels wide and high (JPEGs are
     # decoded straight at 1/2, 1/4 or 1/8 scale when that is enough).
     "MEDIA_MAX_STORED_DIMENSION": 4096,
-    # ICC colour profiles are kept up to this size (media_store.icc): device profiles
+    # ICC colour profiles are kept up to this size (media_store.imaging.icc): device profiles
     # are a few KB (sRGB 3 KB, Display P3 0.5 KB).
     "MEDIA_MAX_ICC_BYTES": 64 * 1024,
+    # Throttles of the direct-upload grant view (dotted paths of DRF throttle classes):
+    # the project decides how uploads are rate-limited.
+    "MEDIA_UPLOAD_THROTTLE_CLASSES": (),
 }
 
 

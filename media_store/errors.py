@@ -1,21 +1,35 @@
-"""Errors raised while accepting or storing media, each with the HTTP status it deserves.
+"""Errors a request can be answered with, and those raised while accepting or storing media.
 
-They carry a message a person can act on; :mod:`media_store.web.exceptions` turns
-them into JSON responses, and plain Django code can use ``status_code`` the same way.
+:class:`ServiceError` is the one shape every app's rules raise (this app's media
+errors, and the project's own, such as the shop's): an HTTP status, a machine-readable
+``code``, a message a person can act on, the input ``field`` it is about, and, for
+errors a retry resolves, ``Retry-After`` seconds. The project's API exception handler
+answers all of them the same way (``{"detail", "code", "field"}``); plain Django code
+can use ``status_code`` likewise.
 """
 
 from __future__ import annotations
 
+#: Seconds an outage's 503 asks the client to wait before retrying.
+OUTAGE_RETRY_AFTER = 30
 
-class MediaError(Exception):
+
+class ServiceError(Exception):
     status_code = 400
-    code = "invalid_media"
-    default_message = "The file could not be accepted."
+    code = "invalid"
+    default_message = "The request could not be processed."
+    #: Seconds to send as ``Retry-After``, for errors a retry will resolve.
+    retry_after: int | None = None
 
     def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
         self.message = message or self.default_message
         super().__init__(self.message)
         self.field = field
+
+
+class MediaError(ServiceError):
+    code = "invalid_media"
+    default_message = "The file could not be accepted."
 
 
 class InvalidImage(MediaError):
@@ -57,11 +71,12 @@ class StorageUnavailable(MediaError):
 
     ``may_have_landed``: a write reached the store but got no answer, so the object
     may still appear (its key is then deleted later; see ``UploadStage.put``).
-    ``timed_out``: the store did not answer in time (see :mod:`media_store.breaker`).
+    ``timed_out``: the store did not answer in time (see :mod:`media_store.storage.breaker`).
     """
 
     status_code = 503
     code = "storage_unavailable"
+    retry_after = OUTAGE_RETRY_AFTER
     may_have_landed = False
     timed_out = False
     default_message = (
@@ -74,6 +89,14 @@ class DirectUploadsUnavailable(MediaError):
 
     status_code = 409
     code = "direct_uploads_unavailable"
+
+
+class ObjectExists(FileExistsError):
+    """The store already holds an object under this key (keys are random: a bug, or a
+    retried write of our own)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"An object named {key!r} already exists.")
 
 
 class UploadNotAllowed(MediaError):

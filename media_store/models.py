@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.files.storage import Storage, storages
 from django.db import models
 
-from .storage_config import PRIVATE_ALIAS, PUBLIC_ALIAS
+from media_store.storage.config import PRIVATE_ALIAS, PUBLIC_ALIAS
 
 
 class StoredFile(models.Model):

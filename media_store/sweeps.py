@@ -7,22 +7,20 @@ from datetime import timedelta
 from django.utils import timezone
 
 from jobs.tasks import background_task
+from media_store.storage.inventory import find_orphans
+from media_store.storage.objects import delete_object
+from media_store.uploads.direct import forget_expired_uploads
 
 from .conf import media_setting
-from .direct import forget_uploads
 from .errors import StorageUnavailable
-from .inventory import find_orphans
-from .models import PendingUpload, Rendition, StoredFile
-from .services import delete_object
+from .models import Rendition, StoredFile
 from .tasks import make_renditions_later
 
 
 @background_task(every=timedelta(minutes=media_setting("MEDIA_UPLOAD_SWEEP_MINUTES")))
 def sweep_expired_uploads() -> int:
     """Remove direct uploads that were never finalized before their window closed."""
-    expired = list(PendingUpload.objects.filter(expires_at__lte=timezone.now()))
-    forget_uploads(expired)
-    return len(expired)
+    return forget_expired_uploads()
 
 
 @background_task(every=timedelta(hours=media_setting("MEDIA_ORPHAN_SWEEP_HOURS")))

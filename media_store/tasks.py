@@ -7,27 +7,20 @@ worker that died) changes nothing more than running it once.
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 from datetime import timedelta
 from typing import IO
 
-from botocore.exceptions import BotoCoreError, ClientError
 from django.db import DatabaseError
 from django.utils import timezone
 
 from jobs.tasks import background_task, defer
+from media_store.imaging.renditions import RenditionData, make_renditions
+from media_store.storage.objects import ObjectMissing, delete_object, download, write_object
 
 from .errors import StorageUnavailable
 from .models import Rendition, StoredFile
-from .renditions import RenditionData, make_renditions
-from .s3 import NOT_FOUND_CODES, s3_error_code
-from .services import delete_object, write_object
 
 logger = logging.getLogger(__name__)
-
-_SPOOL_IN_MEMORY = 2 * 1024 * 1024
-_CHUNK = 1024 * 1024
 
 
 @background_task(retry_on=(StorageUnavailable,))
@@ -77,21 +70,11 @@ def _render(stored: StoredFile, original: IO[bytes], widths: list[int]) -> dict[
 
 def _download(stored: StoredFile) -> IO[bytes] | None:
     """The original's bytes in a temporary file, or None if the store has lost it."""
-    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115 - returned
     try:
-        with stored.storage.open(stored.key, "rb") as source:
-            shutil.copyfileobj(source, spool, _CHUNK)
-    except (FileNotFoundError, ClientError) as exc:
-        spool.close()
-        if isinstance(exc, ClientError) and s3_error_code(exc) not in NOT_FOUND_CODES:
-            raise StorageUnavailable() from exc
+        return download(stored.visibility, stored.key)
+    except ObjectMissing:
         logger.error("renditions of %s failed: the original is missing", stored.key)
         return None
-    except (BotoCoreError, OSError) as exc:
-        spool.close()
-        raise StorageUnavailable() from exc
-    spool.seek(0)
-    return spool
 
 
 def make_renditions_later(stored: StoredFile) -> None:

@@ -10,9 +10,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from hypothesis import settings as hypothesis_settings
 
-from media_store.breaker import store_writes
-from media_store.bucket import apply_public_read_policy
-from media_store.storage_config import build_storages
+from media_store.storage.breaker import store_writes
+from media_store.storage.bucket import apply_public_read_policy
+from media_store.storage.config import build_storages
 from tests.support.s3 import S3Mode, S3Server, start_s3_server, storages_for
 
 # Property and fuzz tests: reproducible and a few hundred examples in the suite;

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from media_store.bucket import cors_configuration, public_read_policy
+from media_store.storage.bucket import cors_configuration, public_read_policy
 from tests.support.s3 import REPO
 
 DOCS = [

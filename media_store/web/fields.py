@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import Rendition, StoredFile
+from media_store.models import Rendition, StoredFile
 
 
 @extend_schema_field(

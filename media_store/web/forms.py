@@ -6,18 +6,18 @@ from typing import Any
 
 from django import forms
 
-from ..errors import MediaError
-from ..formats import ACCEPTED_DESCRIPTION, accept_attribute
-from ..images import PreparedImage
-from ..intake import prepare_for
-from ..purposes import get_purpose
+from media_store.errors import MediaError
+from media_store.imaging.formats import ACCEPTED_DESCRIPTION, accept_attribute
+from media_store.imaging.prepare import PreparedImage
+from media_store.uploads.intake import prepare_for
+from media_store.uploads.purposes import get_purpose
 
 
 class ImageUploadField(forms.FileField):
     """A file field that validates an image by the rules of ``purpose``.
 
     Its cleaned value is the :class:`PreparedImage` (validated, metadata removed),
-    which :func:`media_store.intake.accept_images` stores without checking again.
+    which :func:`media_store.uploads.intake.accept_images` stores without checking again.
     """
 
     def __init__(self, *, purpose: str, **kwargs: Any) -> None:

@@ -7,8 +7,8 @@ from typing import Any
 from django.core.files.uploadhandler import FileUploadHandler
 from rest_framework.parsers import MultiPartParser
 
-from ..conf import megabytes, upload_limits
-from ..errors import UploadTooLarge
+from media_store.conf import megabytes, upload_limits
+from media_store.errors import UploadTooLarge
 
 #: Room for multipart boundaries and ordinary form fields beside the files.
 FORM_OVERHEAD_BYTES = 256 * 1024

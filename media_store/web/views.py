@@ -7,16 +7,17 @@ from typing import Any
 from django.core import signing
 from django.core.files.storage import storages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.module_loading import import_string
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import permissions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..backends import SignedFileSystemStorage
-from ..direct import issue_upload
-from ..storage_config import PRIVATE_ALIAS
-from .throttles import UploadThrottle
+from media_store.conf import media_setting
+from media_store.storage.backends import SignedFileSystemStorage
+from media_store.storage.config import PRIVATE_ALIAS
+from media_store.uploads.direct import issue_upload
 
 
 class DirectUploadRequest(serializers.Serializer):
@@ -30,7 +31,10 @@ class DirectUploadView(APIView):
     """Authenticated users get a presigned POST for one object whose key the server chose."""
 
     permission_classes = [permissions.IsAuthenticated]
-    throttle_classes = [UploadThrottle]
+
+    def get_throttles(self) -> list[Any]:
+        """The project's upload throttles (``MEDIA_UPLOAD_THROTTLE_CLASSES``, dotted paths)."""
+        return [import_string(path)() for path in media_setting("MEDIA_UPLOAD_THROTTLE_CLASSES")]
 
     @extend_schema(
         request=DirectUploadRequest,

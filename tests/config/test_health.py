@@ -7,7 +7,7 @@ from django.test import Client
 from knox.models import AuthToken
 
 from config import health
-from media_store.probes import storage_probe
+from media_store.storage.probes import storage_probe
 from tests.support.django_shell import django_shell
 from tests.support.redis_server import REDIS_URL
 from tests.support.s3 import free_port

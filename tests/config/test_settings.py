@@ -93,8 +93,8 @@ def test_settings_build_three_s3_storages_from_the_environment():
     built = built_settings({**PRODUCTION, "MEDIA_SIGNED_URL_EXPIRE": "120"})
     storages = built["storages"]
     assert not built["legacy"] and set(storages) == {"default", "private", "staticfiles"}
-    assert storages["default"][0] == "media_store.backends.PublicS3Storage"
-    assert storages["private"][0] == "media_store.backends.PrivateS3Storage"
+    assert storages["default"][0] == "media_store.storage.backends.PublicS3Storage"
+    assert storages["private"][0] == "media_store.storage.backends.PrivateS3Storage"
     assert storages["staticfiles"][0] == "storages.backends.s3boto3.S3StaticStorage"
     assert built["private_options"] == {
         "bucket_name": "shop-media",
@@ -108,7 +108,7 @@ def test_settings_build_local_storages_in_development():
     built = built_settings({"DEBUG": "True", "USE_S3": "False"})
     storages = built["storages"]
     assert storages["default"][0] == "django.core.files.storage.FileSystemStorage"
-    assert storages["private"][0] == "media_store.backends.SignedFileSystemStorage"
+    assert storages["private"][0] == "media_store.storage.backends.SignedFileSystemStorage"
     assert storages["private"][1] == ["location"]
     assert built["media_url"] == "/media/" and built["expire"] == 600
 

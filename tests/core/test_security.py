@@ -8,8 +8,8 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from core.models import Product
-from media_store import intake
 from media_store.models import StoredFile
+from media_store.uploads import intake
 from tests.support.clients import client_for, session_client
 from tests.support.images import image_bytes, upload
 from tests.support.throttles import limit_uploads

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from media_store.bucket import apply_public_read_policy
+from media_store.storage.bucket import apply_public_read_policy
 from tests.support.app_server import AppServer, Database, WorkerProcess, app_env, manage
 from tests.support.multipart import request
 from tests.support.s3 import S3Server

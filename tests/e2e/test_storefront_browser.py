@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from media_store.bucket import apply_cors
+from media_store.storage.bucket import apply_cors
 from tests.support.images import image_bytes
 from tests.support.multipart import request
 

@@ -10,8 +10,8 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from media_store.imaging.renditions import RenditionData
 from media_store.models import PendingUpload, Rendition, StoredFile
-from media_store.renditions import RenditionData
 from media_store.sweeps import requeue_stuck_renditions, sweep_expired_uploads
 from media_store.tasks import make_renditions_for, store_rendition
 from tests.media_store.testapp.services import BANNER, attach

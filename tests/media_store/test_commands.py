@@ -150,7 +150,7 @@ def test_media_orphans_finds_and_deletes(s3, staff):
 
 
 def test_healthz_and_readyz(client, local_media):
-    from media_store.probes import storage_probe
+    from media_store.storage.probes import storage_probe
 
     storage_probe.reset()
     assert client.get("/healthz").json() == {"status": "ok"}
@@ -160,7 +160,7 @@ def test_healthz_and_readyz(client, local_media):
 
 @pytest.mark.s3
 def test_readyz_reports_a_down_store(client, s3, settings, tmp_path):
-    from media_store.probes import storage_probe
+    from media_store.storage.probes import storage_probe
 
     storage_probe.reset()
     assert client.get("/readyz").status_code == 200

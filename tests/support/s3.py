@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from media_store.storage_config import S3Settings, build_storages
+from media_store.storage.config import S3Settings, build_storages
 
 REPO = Path(__file__).resolve().parents[2]
 CEPH_SCRIPT = REPO / "scripts" / "ceph_s3.sh"

@@ -7,7 +7,7 @@ from typing import Any
 
 from rest_framework.settings import api_settings
 
-from media_store.web.throttles import FixedWindowThrottle, parse_rate
+from config.throttles import FixedWindowThrottle, parse_rate
 
 
 def limit_uploads(monkeypatch: Any, rate: str) -> float:

@@ -6,9 +6,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from media_store.bucket import apply_cors, apply_public_read_policy
 from media_store.models import StoredFile, storage_for
-from media_store.s3 import is_s3
+from media_store.storage.bucket import apply_cors, apply_public_read_policy
+from media_store.storage.s3 import is_s3
 
 
 class Command(BaseCommand):

@@ -5,8 +5,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from media_store.inventory import find_orphans
-from media_store.services import delete_object
+from media_store.conf import media_setting
+from media_store.storage.inventory import find_orphans
+from media_store.storage.objects import delete_object
 
 
 class Command(BaseCommand):
@@ -21,8 +22,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--min-age-minutes",
             type=float,
-            default=60,
-            help="Skip younger objects: an upload in flight has no row yet (default 60).",
+            default=media_setting("MEDIA_ORPHAN_GRACE_MINUTES"),
+            help="Skip younger objects: an upload in flight has no row yet "
+            "(default MEDIA_ORPHAN_GRACE_MINUTES, %(default)s).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:

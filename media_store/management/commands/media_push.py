@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from media_store.models import StoredFile, storage_for
-from media_store.s3 import NOT_FOUND_CODES, base64_digest, is_s3, s3_error_code, s3_key
+from media_store.storage.s3 import NOT_FOUND_CODES, base64_digest, is_s3, s3_error_code, s3_key
 
 BAR_WIDTH = 30
 
@@ -28,11 +28,11 @@ class LocalFile:
 
 
 def _digests(path: Path) -> tuple[str, str]:
-    md5, sha256 = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+    """The file's MD5 (the store's ETag of a single PUT) and SHA-256, as hex."""
     with path.open("rb") as handle:
-        while chunk := handle.read(1024 * 1024):
-            md5.update(chunk)
-            sha256.update(chunk)
+        md5 = hashlib.file_digest(handle, lambda: hashlib.md5(usedforsecurity=False))
+        handle.seek(0)
+        sha256 = hashlib.file_digest(handle, "sha256")
     return md5.hexdigest(), sha256.hexdigest()
 
 

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from media_store.checks import ephemeral_platform
 from media_store.models import StoredFile, storage_for
-from media_store.s3 import is_s3, s3_error_code
+from media_store.storage.s3 import is_s3, s3_error_code
 
 CHECK_PREFIX = "_storage_check"
 HTTP_TIMEOUT = 10

@@ -7,8 +7,8 @@ class TestAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from media_store.purposes import register_purpose
         from media_store.signals import delete_stored_files_with
+        from media_store.uploads.purposes import register_purpose
 
         from .models import Attachment
         from .services import BANNER, PRIVATE_NOTE

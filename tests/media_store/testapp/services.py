@@ -5,7 +5,7 @@ from typing import IO, Any
 
 from django.db import transaction
 
-from media_store.intake import accept_images
+from media_store.uploads.intake import accept_images
 
 from .models import Attachment
 

@@ -1,0 +1,182 @@
+"""Build Django's ``STORAGES`` setting for local disk or an S3-compatible bucket.
+
+Three aliases are always defined:
+
+* ``default``     public media (product images), key prefix ``media/``;
+* ``private``     private uploads (order images), key prefix ``private/``, served only
+  through short-lived signed URLs;
+* ``staticfiles`` collected static files, key prefix ``static/`` on S3, or whitenoise.
+
+Settings call :func:`build_storages` once; tests call it again to point the same
+configuration at a fresh bucket.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from media_store.conf import DEFAULTS
+
+PUBLIC_ALIAS = "default"
+PRIVATE_ALIAS = "private"
+
+PUBLIC_LOCATION = "media"
+PRIVATE_LOCATION = "private"
+STATIC_LOCATION = "static"
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    """Connection facts for one bucket; every value comes from the environment."""
+
+    bucket_name: str
+    #: Optional separate bucket for private files, for stores that can only make a
+    #: whole bucket public (Cloudflare R2, Backblaze B2, DigitalOcean Spaces).
+    private_bucket_name: str | None = None
+    access_key: str | None = None
+    secret_key: str | None = None
+    region_name: str | None = None
+    endpoint_url: str | None = None
+    custom_domain: str | None = None
+    addressing_style: str | None = None
+    # A hanging store fails an upload after about max_attempts x read_timeout seconds
+    # (22 s at these defaults, with botocore's 1 s wait for "100 Continue" per attempt):
+    # under common router timeouts (30 s) and gunicorn's (60 s), so the client gets
+    # our 503 and the thread is freed.
+    connect_timeout: float = 3.0
+    read_timeout: float = 10.0
+    max_attempts: int = 2
+    signed_url_expire: int = DEFAULTS["MEDIA_SIGNED_URL_EXPIRE"]
+    conditional_writes: bool = True
+    # Each single PUT carries the SHA-256 of its body (x-amz-checksum-sha256), and over
+    # HTTPS the body is then not hashed again for the signature (media_store.storage.backends).
+    checksums: bool = True
+    # Large objects go up in 5 MB parts (S3's minimum), one at a time, with at most
+    # ``max_concurrency`` parts read into memory: s3transfer otherwise reads ten
+    # parts ahead (50 MB) per upload. See bench/bench_memory.py.
+    multipart_threshold: int = 8 * 1024 * 1024
+    multipart_chunksize: int = 5 * 1024 * 1024
+    max_concurrency: int = 1
+
+    def resolved_addressing_style(self) -> str:
+        """Path style for custom endpoints (MinIO/Ceph on an IP), virtual for AWS."""
+        if self.addressing_style:
+            return self.addressing_style
+        return "path" if self.endpoint_url else "virtual"
+
+
+def _client_config(s3: S3Settings) -> Any:
+    from botocore.config import Config
+
+    return Config(
+        connect_timeout=s3.connect_timeout,
+        read_timeout=s3.read_timeout,
+        # botocore's "max_attempts" counts retries; "total_max_attempts" counts attempts.
+        retries={"total_max_attempts": s3.max_attempts, "mode": "standard"},
+        signature_version="s3v4",
+        s3={"addressing_style": s3.resolved_addressing_style()},
+        # Newer boto3 adds CRC checksums to every upload by default; many
+        # S3-compatible stores (R2, B2, older Ceph/MinIO) reject or mishandle them.
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+    )
+
+
+def _transfer_config(s3: S3Settings) -> Any:
+    from boto3.s3.transfer import TransferConfig
+
+    config = TransferConfig(
+        multipart_threshold=s3.multipart_threshold,
+        multipart_chunksize=s3.multipart_chunksize,
+        max_concurrency=s3.max_concurrency,
+        use_threads=s3.max_concurrency > 1,
+    )
+    # An s3transfer option boto3's constructor does not expose.
+    config.max_in_memory_upload_chunks = s3.max_concurrency
+    return config
+
+
+def s3_options(s3: S3Settings, *, location: str, bucket_name: str | None = None) -> dict[str, Any]:
+    """OPTIONS shared by every S3 alias of one bucket."""
+    options: dict[str, Any] = {
+        "bucket_name": bucket_name or s3.bucket_name,
+        "location": location,
+        "region_name": s3.region_name,
+        "endpoint_url": s3.endpoint_url,
+        "client_config": _client_config(s3),
+        "transfer_config": _transfer_config(s3),
+        "default_acl": None,  # privacy comes from the bucket policy, never object ACLs
+    }
+    if s3.access_key:
+        options["access_key"] = s3.access_key
+        options["secret_key"] = s3.secret_key
+    if s3.endpoint_url and s3.endpoint_url.startswith("http://"):
+        options["url_protocol"] = "http:"
+    return options
+
+
+def build_storages(
+    *,
+    use_s3: bool,
+    s3: S3Settings | None = None,
+    media_root: Path,
+    private_root: Path,
+    static_on_s3: bool = True,
+) -> dict[str, dict[str, Any]]:
+    """Return a complete ``STORAGES`` dict."""
+    if not use_s3:
+        return {
+            PUBLIC_ALIAS: {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": str(media_root)},
+            },
+            PRIVATE_ALIAS: {
+                "BACKEND": "media_store.storage.backends.SignedFileSystemStorage",
+                "OPTIONS": {"location": str(private_root)},
+            },
+            "staticfiles": {
+                "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage",
+            },
+        }
+    if s3 is None:
+        raise ValueError("use_s3=True needs S3 settings")
+    public = s3_options(s3, location=PUBLIC_LOCATION)
+    public.update(
+        {
+            "custom_domain": s3.custom_domain,
+            "file_overwrite": False,
+            "conditional_writes": s3.conditional_writes,
+            "checksums": s3.checksums,
+        }
+    )
+    private = s3_options(s3, location=PRIVATE_LOCATION, bucket_name=s3.private_bucket_name)
+    private.update(
+        {
+            "querystring_expire": s3.signed_url_expire,
+            "file_overwrite": False,
+            "conditional_writes": s3.conditional_writes,
+            "checksums": s3.checksums,
+        }
+    )
+    if static_on_s3:
+        static_options = s3_options(s3, location=STATIC_LOCATION)
+        static_options["custom_domain"] = s3.custom_domain
+        staticfiles = {
+            "BACKEND": "storages.backends.s3boto3.S3StaticStorage",
+            "OPTIONS": static_options,
+        }
+    else:
+        staticfiles = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
+    return {
+        PUBLIC_ALIAS: {
+            "BACKEND": "media_store.storage.backends.PublicS3Storage",
+            "OPTIONS": public,
+        },
+        PRIVATE_ALIAS: {
+            "BACKEND": "media_store.storage.backends.PrivateS3Storage",
+            "OPTIONS": private,
+        },
+        "staticfiles": staticfiles,
+    }

@@ -1,0 +1,198 @@
+"""Direct-to-bucket uploads: the browser sends bytes straight to S3 with a presigned POST.
+
+1. :func:`issue_upload` picks the key (``uploads/<uuid>`` in the private prefix) and
+   returns a POST policy pinning that exact key, the Content-Type and the size
+   declared by the browser (``content-length-range`` from that size to that size);
+   the bucket itself enforces all three.
+2. :func:`media_store.uploads.intake.accept_images` later claims the upload
+   (:func:`claim_uploads`), downloads it and hands it to the same validation and
+   re-encoding as any upload (:func:`finalizing`). The staging object is removed
+   afterwards; never-finalized ones are removed by ``manage.py media_cleanup_uploads``.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+
+from media_store.conf import megabytes, upload_limits
+from media_store.errors import (
+    DirectUploadsUnavailable,
+    EmptyFile,
+    MediaError,
+    StorageUnavailable,
+    UnknownUpload,
+    UnsupportedMediaType,
+    UploadTooLarge,
+)
+from media_store.imaging.formats import ACCEPTED_CONTENT_TYPES, ACCEPTED_DESCRIPTION
+from media_store.models import PendingUpload, StoredFile, storage_for
+from media_store.storage.objects import ObjectMissing, ObjectTooLarge, download
+from media_store.storage.s3 import is_s3, s3_key
+from media_store.tasks import delete_now_or_later
+
+from .names import clean_filename
+from .purposes import get_purpose
+
+STAGING_PREFIX = "uploads"
+UPLOAD_WINDOW = timedelta(minutes=10)
+
+
+def issue_upload(
+    owner: Any, *, purpose: str, content_type: str, size: int, filename: str = ""
+) -> tuple[PendingUpload, dict[str, Any]]:
+    """Create a pending upload and the presigned POST (``url`` + ``fields``) for it."""
+    spec = get_purpose(purpose)
+    spec.check_allowed(owner)
+    storage = storage_for(StoredFile.Visibility.PRIVATE)
+    if not is_s3(storage):
+        raise DirectUploadsUnavailable(
+            "Direct uploads need USE_S3=True; send the file to the API instead."
+        )
+    if content_type not in ACCEPTED_CONTENT_TYPES:
+        raise UnsupportedMediaType(
+            f"Only {ACCEPTED_DESCRIPTION} images can be uploaded.", field="content_type"
+        )
+    limits = upload_limits()
+    if size == 0:
+        raise EmptyFile(field="size")
+    if size < 0 or size > limits.max_bytes:
+        raise UploadTooLarge(
+            f"Files must be between 1 byte and {megabytes(limits.max_bytes)}.",
+            field="size",
+        )
+    pending = PendingUpload.objects.create(
+        owner=owner,
+        purpose=spec.name,
+        key=f"{STAGING_PREFIX}/{uuid.uuid4().hex}",
+        filename=clean_filename(filename),
+        content_type=content_type,
+        max_bytes=size,  # the declared size, exactly: the policy pins it
+        expires_at=timezone.now() + UPLOAD_WINDOW,
+    )
+    try:
+        post = storage.connection.meta.client.generate_presigned_post(
+            storage.bucket_name,
+            s3_key(storage, pending.key),
+            Fields={"Content-Type": content_type},
+            Conditions=[
+                {"Content-Type": content_type},
+                ["content-length-range", pending.max_bytes, pending.max_bytes],
+            ],
+            ExpiresIn=int(UPLOAD_WINDOW.total_seconds()),
+        )
+    except (BotoCoreError, ClientError) as exc:  # pragma: no cover - signing is local
+        raise StorageUnavailable() from exc
+    return pending, post
+
+
+def claim_uploads(
+    owner: Any, ids: Iterable[uuid.UUID | str], *, purpose: str
+) -> list[PendingUpload]:
+    """Claim the caller's own, unexpired, unclaimed pending uploads, in the order given.
+
+    The claim is a single conditional UPDATE, so of two requests finalizing the same
+    upload only one gets it; :func:`release_uploads` gives it back for a retry.
+    """
+    ids = [_as_uuid(i) for i in ids]
+    if not ids:
+        return []
+    token = uuid.uuid4()
+    PendingUpload.objects.filter(
+        id__in=ids, owner=owner, purpose=purpose, expires_at__gt=timezone.now(), claim=None
+    ).update(claim=token)
+    found = {p.id: p for p in PendingUpload.objects.filter(claim=token)}
+    missing = [str(i) for i in ids if i not in found]
+    if missing:
+        release_uploads(found.values())
+        raise UnknownUpload(
+            f"Unknown, expired or already used upload(s): {', '.join(missing)}. "
+            "Upload the file again.",
+            field="uploads",
+        )
+    return [found[i] for i in ids]
+
+
+def _as_uuid(value: uuid.UUID | str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise UnknownUpload(f"{value!r} is not an upload id.", field="uploads") from None
+
+
+def release_uploads(pendings: Iterable[PendingUpload]) -> None:
+    PendingUpload.objects.filter(pk__in=[p.pk for p in pendings]).update(claim=None)
+
+
+def forget_expired_uploads() -> int:
+    """Remove direct uploads never finalized before their window closed; returns how many."""
+    expired = list(PendingUpload.objects.filter(expires_at__lte=timezone.now()))
+    forget_uploads(expired)
+    return len(expired)
+
+
+def forget_uploads(pendings: Iterable[PendingUpload]) -> None:
+    """Delete the staging objects (after a finalize, successful or not, or on expiry).
+
+    A row goes only once its upload window has closed. Until then it stays claimed,
+    so its id cannot be used again, and the browser may still post to the same grant:
+    the expired-upload sweep then deletes the key once more, with the row.
+    """
+    pendings = list(pendings)
+    delete_now_or_later(StoredFile.Visibility.PRIVATE, [p.key for p in pendings])
+    PendingUpload.objects.filter(
+        pk__in=[p.pk for p in pendings], expires_at__lte=timezone.now()
+    ).delete()
+
+
+@contextmanager
+def finalizing(claimed: Sequence[PendingUpload]) -> Iterator[list[File]]:
+    """Open claimed uploads as files; drop or release them once the block is done.
+
+    The keep-or-drop rule: an upload whose content was refused is dropped for good;
+    on any other failure (store or database down) it is released, so the same id
+    can be retried. After success its staging object goes once the caller's
+    transaction has committed.
+    """
+    try:
+        files = [_download(item) for item in claimed]
+    except BaseException:
+        release_uploads(claimed)
+        raise
+    try:
+        yield files
+    except BaseException as exc:
+        refused = isinstance(exc, MediaError) and not isinstance(exc, StorageUnavailable)
+        (forget_uploads if refused else release_uploads)(claimed)
+        raise
+    else:
+        transaction.on_commit(lambda: forget_uploads(claimed))
+    finally:
+        for file in files:
+            file.close()
+
+
+def _download(pending: PendingUpload) -> File:
+    """Download the staged object into a temporary file (at most ``max_bytes``)."""
+    try:
+        spool = download(StoredFile.Visibility.PRIVATE, pending.key, max_bytes=pending.max_bytes)
+    except ObjectMissing:
+        raise UnknownUpload(
+            f"The upload {pending.id} never reached the store. Upload the file again.",
+            field="uploads",
+        ) from None
+    except ObjectTooLarge:  # the grant already refuses this
+        raise UploadTooLarge("The uploaded file is larger than allowed.", field="uploads") from None
+    upload = File(spool, name=pending.filename)
+    upload.size = spool.seek(0, io.SEEK_END)
+    spool.seek(0)
+    return upload

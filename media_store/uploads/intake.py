@@ -1,0 +1,79 @@
+"""The one entry point for storing images a user sent: uploaded files, direct uploads, or both.
+
+A project calls :func:`accept_images` with what the user sent and records the
+yielded files inside its own transaction::
+
+    with accept_images(owner=user, purpose="order", files=files, upload_ids=ids) as staged:
+        with transaction.atomic():
+            order = Order.objects.create(owner=user)
+            for position, image in enumerate(staged):
+                OrderImage.objects.create(order=order, file=image.save(), position=position)
+
+Before yielding it checks that ``owner`` may store images for the purpose, claims
+the direct uploads (so two requests cannot both use one), validates every image
+(so one bad file stores nothing) and writes the objects under fresh keys. If the
+block raises, every object written is deleted again; a direct upload whose content
+was refused is dropped for good, any other failure releases it so the same id can
+be retried. Once the block has finished, the used uploads' staging objects go.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import IO, Any
+
+from media_store.conf import upload_limits
+from media_store.errors import TooManyFiles
+from media_store.imaging.prepare import PreparedImage, prepare_image
+
+from .direct import claim_uploads, finalizing
+from .names import clean_filename
+from .purposes import Purpose, get_purpose
+from .staging import StagedFile, staged_uploads
+
+ImageSource = IO[bytes] | PreparedImage
+
+
+@contextmanager
+def accept_images(
+    *,
+    owner: Any,
+    purpose: str,
+    files: Sequence[ImageSource] = (),
+    upload_ids: Sequence[uuid.UUID | str] = (),
+) -> Iterator[list[StagedFile]]:
+    """Validate and store what ``owner`` sent for ``purpose``; yield rows to save.
+
+    ``files`` are uploaded files (or images already prepared by
+    :class:`media_store.web.forms.ImageUploadField`); ``upload_ids`` name direct
+    uploads. The yielded list holds files first, then uploads, in the order given.
+    """
+    spec = get_purpose(purpose)
+    spec.check_allowed(owner)
+    limits = upload_limits()
+    if len(files) + len(upload_ids) > limits.max_files:
+        raise TooManyFiles(f"At most {limits.max_files} files can be stored at once.")
+    claimed = claim_uploads(owner, upload_ids, purpose=spec.name)
+    with finalizing(claimed) as downloaded:
+        prepared = [prepare_for(spec, source, defer_check=True) for source in [*files, *downloaded]]
+        with staged_uploads() as stage:
+            yield [stage.put(item, spec) for item in prepared]
+
+
+def prepare_for(
+    purpose: Purpose, source: ImageSource, *, defer_check: bool = False
+) -> PreparedImage:
+    """Validate one image by the rules of ``purpose`` (a prepared image passes as it is).
+
+    ``defer_check`` lets the last decode run while the bytes are written (see
+    :meth:`media_store.uploads.staging.UploadStage.put`).
+    """
+    if isinstance(source, PreparedImage):
+        return source
+    prepared = prepare_image(
+        source, limits=upload_limits(), reencode=purpose.reencode, defer_check=defer_check
+    )
+    return replace(prepared, original_name=clean_filename(getattr(source, "name", "") or ""))

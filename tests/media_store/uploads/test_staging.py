@@ -1,0 +1,166 @@
+"""Writing while validating: a lossless copy is decoded while it is being written, and an
+object whose check fails is deleted again (real S3 gateway)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from botocore.exceptions import EndpointConnectionError
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from media_store.conf import upload_limits
+from media_store.errors import InvalidImage, StorageUnavailable
+from media_store.imaging.prepare import prepare_image
+from tests.media_store.testapp.models import Attachment
+from tests.media_store.testapp.services import BANNER, PRIVATE_NOTE, attach
+from tests.support import bombs
+from tests.support.s3 import free_port, storages_for
+from tests.support.tcp_proxy import TcpProxy
+
+pytestmark = [pytest.mark.django_db, pytest.mark.s3]
+
+NOTE_PNG = bombs.flat("PNG", (64, 48))
+
+
+def undecodable_jpeg() -> bytes:
+    """Structurally a JPEG (the segment walk accepts it), but its scan asks for a
+    Huffman table that is never defined, so only decoding it finds the fault."""
+    jpeg = bombs.flat("JPEG", (640, 480))
+    sos = jpeg.index(b"\xff\xda")
+    return jpeg[: sos + 6] + b"\x33" + jpeg[sos + 7 :]
+
+
+def test_a_copy_that_fails_its_check_is_deleted_from_the_store(staff, s3, settings):
+    settings.MEDIA_REENCODE_PUBLIC = False  # the lossless path, as for products
+    with pytest.raises(InvalidImage, match="corrupt"):
+        attach(user=staff, purpose=BANNER, files=[io.BytesIO(undecodable_jpeg())])
+    assert s3.keys() == []
+    assert not Attachment.objects.exists()
+
+
+def test_the_check_is_left_to_the_writer_only_when_asked():
+    limits = upload_limits()
+    with pytest.raises(InvalidImage, match="corrupt"):
+        prepare_image(io.BytesIO(undecodable_jpeg()), limits=limits, reencode=False)
+    deferred = prepare_image(
+        io.BytesIO(undecodable_jpeg()), limits=limits, reencode=False, defer_check=True
+    )
+    assert deferred.check is not None
+    with pytest.raises(InvalidImage, match="corrupt"):
+        deferred.check()
+
+
+def test_the_check_runs_beside_the_write_without_moving_its_position(staff, s3, settings):
+    settings.MEDIA_REENCODE_PUBLIC = False
+    threads: set[str] = set()
+    jpeg = bombs.flat("JPEG", (640, 480))
+    prepared = prepare_image(
+        io.BytesIO(jpeg), limits=upload_limits(), reencode=False, defer_check=True
+    )
+
+    def recording_check() -> None:
+        threads.add(threading.current_thread().name)
+        prepared.check()
+
+    [attachment] = attach(
+        user=staff, purpose=BANNER, files=[dataclasses.replace(prepared, check=recording_check)]
+    )
+    assert threads == {"media-check"}
+    stored = attachment.file
+    prepared.content.seek(0)
+    assert stored.storage.open(stored.key).read() == prepared.content.read()
+
+
+@pytest.mark.parametrize("where", ["blackhole", "closed-port"])
+def test_a_write_that_may_still_land_has_its_key_deleted_later(where, user, s3, settings, tmp_path):
+    """No answer after the body was sent: the store may still complete the write, so
+    the key's delete is queued for a few minutes later. A refused connection sent
+    nothing, so there is nothing to delete."""
+    proxy = TcpProxy(s3.server.port)
+    proxy.set_mode("blackhole")
+    endpoint = proxy.url if where == "blackhole" else f"http://127.0.0.1:{free_port()}"
+    try:
+        settings.STORAGES = storages_for(s3.s3_settings(endpoint_url=endpoint), tmp_path)
+        png = io.BytesIO(bombs.flat("PNG", (64, 48)))
+        with pytest.raises(StorageUnavailable):
+            attach(user=user, purpose=PRIVATE_NOTE, files=[png])
+    finally:
+        proxy.close()
+    assert not Attachment.objects.exists()
+    deletes = DBTaskResult.objects.filter(task_path__endswith="delete_objects")
+    if where == "closed-port":
+        assert not deletes.exists()
+        return
+    [delete] = deletes
+    visibility, [key] = delete.args_kwargs["args"]
+    assert visibility == "private" and key.startswith("notes/")
+    assert timedelta(minutes=4) < delete.run_after - timezone.now() <= timedelta(minutes=5)
+
+
+def _once_it_lands(s3, prefix: str, then) -> threading.Thread:
+    """Call ``then`` as soon as an object under ``prefix`` is in the bucket."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + 20
+        while not s3.keys(prefix) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        then()
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_write_whose_answer_was_lost_and_whose_retry_finds_it_there_succeeds(
+    user, s3, settings, tmp_path
+):
+    """The store completed the first attempt but its answer never came; botocore's retry
+    is refused by If-None-Match because the object (ours: keys are random) is there."""
+    proxy = TcpProxy(s3.server.port)
+    proxy.set_mode("lose-answers")
+    settings.STORAGES = storages_for(
+        s3.s3_settings(endpoint_url=proxy.url, max_attempts=2, read_timeout=10), tmp_path
+    )
+    # Cutting the connection once the object is there ends the first attempt early.
+    watcher = _once_it_lands(s3, "private/notes/", lambda: proxy.set_mode("pass"))
+    try:
+        [attachment] = attach(user=user, purpose=PRIVATE_NOTE, files=[io.BytesIO(NOTE_PNG)])
+    finally:
+        watcher.join()
+        proxy.close()
+    key = f"private/{attachment.file.key}"
+    assert s3.keys() == [key]
+    body = s3.server.client().get_object(Bucket=s3.bucket, Key=key)["Body"].read()
+    assert hashlib.sha256(body).hexdigest() == attachment.file.sha256
+    assert not DBTaskResult.objects.filter(task_path__endswith="delete_objects").exists()
+
+
+def test_a_write_that_landed_before_the_store_went_away_is_deleted_later(
+    user, s3, settings, tmp_path
+):
+    """The first attempt landed and timed out waiting for its answer, and the retry could
+    not even connect: the error is about the retry, but the key must be deleted later."""
+    proxy = TcpProxy(s3.server.port)
+    proxy.set_mode("lose-answers")
+    settings.STORAGES = storages_for(
+        s3.s3_settings(endpoint_url=proxy.url, max_attempts=2, read_timeout=2), tmp_path
+    )
+    watcher = _once_it_lands(s3, "private/notes/", proxy.stop_listening)
+    try:
+        with pytest.raises(StorageUnavailable) as raised:
+            attach(user=user, purpose=PRIVATE_NOTE, files=[io.BytesIO(NOTE_PNG)])
+    finally:
+        watcher.join()
+        proxy.close()
+    assert isinstance(raised.value.__cause__, EndpointConnectionError)  # what the retry met
+    [landed] = s3.keys()
+    assert not Attachment.objects.exists()
+    [delete] = DBTaskResult.objects.filter(task_path__endswith="delete_objects")
+    assert delete.args_kwargs["args"] == ["private", [landed.removeprefix("private/")]]
