@@ -33,7 +33,7 @@ s3-down:
 	$(CEPH) stop
 
 # Local Ceph gateway on 127.0.0.1:7480, bucket "shop-dev".
-S3_DEV_ENV := $(DEV_ENV) USE_S3=True AWS_STORAGE_BUCKET_NAME=shop-dev \
+S3_DEV_ENV := $(DEV_ENV) USE_S3=True AWS_STORAGE_BUCKET_NAME=shop-dev AWS_S3_PROVIDER=ceph \
   AWS_S3_ENDPOINT_URL=http://127.0.0.1:7480 AWS_ACCESS_KEY_ID=shoptestaccesskey \
   AWS_SECRET_ACCESS_KEY=shoptestsecretkey0000000000000000000000 \
   STATIC_ON_S3=False CORS_ALLOWED_ORIGINS=http://127.0.0.1:$(PORT),http://localhost:$(PORT)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
 from django.core.exceptions import (
     PermissionDenied,
     RequestDataTooBig,
@@ -35,7 +34,8 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from media_store.errors import OUTAGE_RETRY_AFTER, ServiceError, StorageUnavailable
+from media_store.errors import OUTAGE_RETRY_AFTER, ServiceError
+from media_store.storage.diagnosis import STORE_FAILURES, store_error
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +51,6 @@ REQUEST_LIMITS: list[tuple[type[Exception], int, str, str]] = [
 
 #: The shared cache (Redis) cannot be reached: an outage, like the database's.
 CACHE_OUTAGES = (RedisConnectionError, RedisTimeoutError)
-#: The object store answered in a way no media code turned into an error of ours.
-STORE_ERRORS = (BotoCoreError, ClientError)
 
 
 def _error(
@@ -82,9 +80,8 @@ def _add_code(response: Response, exc: exceptions.APIException) -> None:
 
 
 def _handle(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, STORE_ERRORS):
-        logger.error("object store error during %s: %s", context.get("view"), exc)
-        exc = StorageUnavailable()
+    if isinstance(exc, STORE_FAILURES):
+        exc = store_error(exc, what=f"a request during {context.get('view')}")
     if isinstance(exc, ServiceError):
         extra = {"field": exc.field} if exc.field else {}
         return _error(exc.status_code, exc.code, exc.message, retry_after=exc.retry_after, **extra)

@@ -157,7 +157,7 @@ AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
 AWS_PRIVATE_STORAGE_BUCKET_NAME = env.str("AWS_PRIVATE_STORAGE_BUCKET_NAME", default="") or None
 AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="")
 AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="")
-AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="us-east-1")
+AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="") or None
 AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None
 AWS_S3_CUSTOM_DOMAIN = env.str("AWS_S3_CUSTOM_DOMAIN", default="") or None
 MEDIA_SIGNED_URL_EXPIRE = _from_env(MEDIA_DEFAULTS, "MEDIA_SIGNED_URL_EXPIRE")
@@ -167,11 +167,20 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(BASE_DIR / "private_media")))
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 
+
+def _optional_bool(name: str) -> bool | None:
+    """A boolean setting, or None when unset (the store's profile then decides)."""
+    return env.bool(name) if env.str(name, default="") else None
+
+
 S3 = S3Settings(
     bucket_name=AWS_STORAGE_BUCKET_NAME,
     private_bucket_name=AWS_PRIVATE_STORAGE_BUCKET_NAME,
     access_key=AWS_ACCESS_KEY_ID or None,
     secret_key=AWS_SECRET_ACCESS_KEY or None,
+    # aws, r2, b2, spaces, minio, ceph or generic; unset: found from the endpoint's host.
+    # The settings below left unset default from it (media_store.storage.providers).
+    provider=env.str("AWS_S3_PROVIDER", default="") or None,
     region_name=AWS_S3_REGION_NAME,
     endpoint_url=AWS_S3_ENDPOINT_URL,
     custom_domain=AWS_S3_CUSTOM_DOMAIN,
@@ -180,8 +189,9 @@ S3 = S3Settings(
     read_timeout=env.float("AWS_S3_READ_TIMEOUT", default=S3Settings.read_timeout),
     max_attempts=env.int("AWS_S3_MAX_ATTEMPTS", default=S3Settings.max_attempts),
     signed_url_expire=MEDIA_SIGNED_URL_EXPIRE,
-    conditional_writes=env.bool("AWS_S3_CONDITIONAL_WRITES", default=S3Settings.conditional_writes),
-    checksums=env.bool("AWS_S3_CHECKSUMS", default=S3Settings.checksums),
+    conditional_writes=_optional_bool("AWS_S3_CONDITIONAL_WRITES"),
+    checksums=_optional_bool("AWS_S3_CHECKSUMS"),
+    direct_upload=env.str("AWS_S3_DIRECT_UPLOAD", default="") or None,
 )
 STORAGES = build_storages(
     use_s3=USE_S3,

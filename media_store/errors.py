@@ -66,8 +66,13 @@ class UploadTooLarge(MediaError):
     code = "upload_too_large"
 
 
-class StorageUnavailable(MediaError):
-    """The object store could not be reached or refused us; nothing was recorded.
+class StoreError(MediaError):
+    """The store, not what was sent, is the problem: nothing was saved, and what the user
+    sent (a direct upload, say) is kept for another try."""
+
+
+class StorageUnavailable(StoreError):
+    """The object store could not be reached or failed to answer; nothing was recorded.
 
     ``may_have_landed``: a write reached the store but got no answer, so the object
     may still appear (its key is then deleted later; see ``UploadStage.put``).
@@ -81,6 +86,20 @@ class StorageUnavailable(MediaError):
     timed_out = False
     default_message = (
         "The file store is unavailable right now, so nothing was saved. Try again in a minute."
+    )
+
+
+class StorageMisconfigured(StoreError):
+    """The store refused the request for good (a header it does not implement, a wrong key
+    or region): no retry helps until a setting changes, which the server log names
+    (:mod:`media_store.storage.diagnosis`)."""
+
+    status_code = 500
+    code = "storage_misconfigured"
+    default_message = (
+        "The file store refused this request because of how the site is set up, so nothing "
+        "was saved. Retrying will not help until that is fixed; the site's operators have "
+        "the details."
     )
 
 

@@ -88,6 +88,30 @@ def test_setup_script_runs_against_the_gateway(s3, tmp_path):
 
 
 @pytest.mark.s3
+def test_setup_script_uses_the_projects_environment_from_a_plain_shell(s3, tmp_path):
+    """After `make install` (or `make run`), `./setup_koyeb_s3.sh` works as it is: it runs
+    with the project's .venv, not with a system python3 that lacks the packages."""
+    env = production_env(s3, tmp_path)
+    del env["PYTHON"]
+    bare = tmp_path / "bare-bin"
+    bare.mkdir()
+    (bare / "python3").write_text("#!/bin/sh\necho 'no packages here' >&2\nexit 1\n")
+    (bare / "python3").chmod(0o755)
+    env["PATH"] = f"{bare}{os.pathsep}{env['PATH']}"
+    result = subprocess.run(
+        ["./setup_koyeb_s3.sh", "--no-policy"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "All steps passed" in result.stdout and "cron" in result.stdout  # "no cron needed"
+    assert "Schedule" not in result.stdout
+
+
+@pytest.mark.s3
 def test_setup_script_names_what_is_missing(s3, tmp_path):
     env = production_env(s3, tmp_path)
     del env["AWS_SECRET_ACCESS_KEY"]
@@ -167,3 +191,24 @@ def test_start_script_refuses_an_unknown_role():
         [str(REPO / "scripts" / "start.sh"), "cron"], capture_output=True, text=True
     )
     assert result.returncode == 64 and "usage" in result.stderr
+
+
+def test_the_providers_doc_states_each_profile_as_the_code_has_it():
+    """docs/PROVIDERS.md's "What the profile sets" table is the profiles' own values."""
+    from media_store.storage.providers import PROVIDERS
+
+    text = (REPO / "docs" / "PROVIDERS.md").read_text()
+    header = next(line for line in text.splitlines() if line.startswith("| Setting | aws"))
+    names = [cell.strip() for cell in header.strip("|").split("|")][1:]
+    rows = {
+        line.split("|")[1].strip().split(" ")[0].strip("`"): [
+            cell.strip().strip("`") for cell in line.strip("|").split("|")[1:]
+        ]
+        for line in text.splitlines()
+        if line.startswith("| `AWS_S3_")
+    }
+    for index, name in enumerate(names):
+        profile = PROVIDERS[name]
+        assert rows["AWS_S3_DIRECT_UPLOAD"][index] == profile.direct_upload
+        assert rows["AWS_S3_CHECKSUMS"][index] == str(profile.checksum_header)
+        assert rows["AWS_S3_CONDITIONAL_WRITES"][index] == str(profile.conditional_writes)

@@ -21,6 +21,7 @@ from storages.utils import clean_name
 from media_store.conf import media_setting
 from media_store.errors import ObjectExists
 
+from .payload_hash import hash_bodies_once, md5_where_checksums_are_required
 from .s3 import base64_digest, s3_error_code
 
 #: Operations whose success creates an object: each carries ``If-None-Match: *``, and
@@ -45,24 +46,6 @@ _LOADER = botocore.loaders.Loader(extra_search_paths=_SearchPaths())
 
 def _refuse_overwrite(params: dict[str, Any], **_: Any) -> None:
     params.setdefault("IfNoneMatch", "*")
-
-
-_CHECKSUM_HEADER = "x-amz-checksum-sha256"
-
-
-def _signed_by_checksum(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-    """Tell botocore's signer that this request's body is covered by our SHA-256 header.
-
-    Over HTTPS it then sends the body unsigned, as it does for checksums of its own,
-    instead of hashing it a second time for the signature. Requests without the header
-    (multipart parts, everything else) keep their signed payload.
-    """
-    if _CHECKSUM_HEADER in params.get("headers", {}):
-        context.setdefault("checksum", {})["request_algorithm"] = {
-            "in": "header",
-            "name": _CHECKSUM_HEADER,
-            "algorithm": "sha256",
-        }
 
 
 #: Per thread: whether an attempt of the write in progress may have reached the store.
@@ -95,18 +78,21 @@ class NoOverwriteS3Storage(S3Storage):
     replace an existing object (412), which we raise as ``FileExistsError``.
     ``conditional_writes=False`` turns the header off for stores that reject it.
 
-    Each single PUT also carries the SHA-256 of its body (``checksums``, see
-    :meth:`_put_object`); ``checksums=False`` leaves it out.
+    Each single PUT also carries the SHA-256 of its body, checked by the store
+    (:meth:`_put_object`). ``provider`` and ``direct_upload`` say which store this
+    is and how browsers upload to it (:mod:`media_store.storage.providers`).
     """
 
-    conditional_writes = True
-    checksums = True
+    #: Our options, beside django-storages' own (``build_storages`` sets them all).
+    OPTIONS = {
+        "provider": "generic",
+        "conditional_writes": True,
+        "checksums": True,
+        "direct_upload": "put",
+    }
 
     def get_default_settings(self) -> dict[str, Any]:
-        defaults = super().get_default_settings()
-        defaults["conditional_writes"] = True
-        defaults["checksums"] = True
-        return defaults
+        return {**super().get_default_settings(), **self.OPTIONS}
 
     @property
     def connection(self) -> Any:
@@ -117,7 +103,9 @@ class NoOverwriteS3Storage(S3Storage):
             if self.conditional_writes and not self.file_overwrite:
                 for operation in _WRITE_OPERATIONS:
                     events.register(f"before-parameter-build.s3.{operation}", _refuse_overwrite)
-            events.register("before-call.s3.PutObject", _signed_by_checksum)
+            hash_bodies_once(events)
+            if not self.checksums:
+                md5_where_checksums_are_required(events)
             for operation in _WRITE_OPERATIONS:
                 events.register(f"needs-retry.s3.{operation}", _note_attempt)
         return connection
@@ -174,17 +162,19 @@ class NoOverwriteS3Storage(S3Storage):
         manager, futures and progress wrappers per call: about 3 ms per upload
         (bench/bench_upload.py) for what is a single request anyway.
 
-        The request carries the body's SHA-256 (``x-amz-checksum-sha256``): the one
-        computed when the bytes were made and validated (``content.sha256``, hex),
-        else one computed here. A store that checks it (AWS S3 does) refuses
-        the write if what arrived differs. Over HTTPS the body is then not hashed
-        again for the signature (:func:`_signed_by_checksum`).
+        The request carries the body's SHA-256: the one computed when the bytes were
+        made and validated (``content.sha256``, hex), else one computed here. It is
+        sent as ``x-amz-checksum-sha256`` with ``checksums``, and signs the payload
+        either way, so the store refuses the write if what arrived differs and the
+        body is never hashed twice (:mod:`media_store.storage.payload_hash`).
         """
         cleaned = clean_name(name)
         key = self._normalize_name(cleaned)
         params = self._get_write_parameters(key, content)
+        digest = _content_sha256(content)
+        params["Metadata"] = {**params.get("Metadata", {}), "sha256": digest}
         if self.checksums:
-            params["ChecksumSHA256"] = base64_digest(_content_sha256(content))
+            params["ChecksumSHA256"] = base64_digest(digest)
         content.seek(0)
         self.connection.meta.client.put_object(
             Bucket=self.bucket_name, Key=key, Body=content, **params

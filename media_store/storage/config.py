@@ -13,11 +13,13 @@ configuration at a fresh bucket.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from media_store.conf import DEFAULTS
+
+from .providers import POST, PUT, Provider, default_region, detect, get_provider
 
 PUBLIC_ALIAS = "default"
 PRIVATE_ALIAS = "private"
@@ -29,14 +31,21 @@ STATIC_LOCATION = "static"
 
 @dataclass(frozen=True)
 class S3Settings:
-    """Connection facts for one bucket; every value comes from the environment."""
+    """Connection facts for one bucket; every value comes from the environment.
+
+    ``None`` means "what the store does": the provider profile
+    (:mod:`media_store.storage.providers`, named by ``provider`` or found from the
+    endpoint's host) decides it; :meth:`resolved` fills those in.
+    """
 
     bucket_name: str
     #: Optional separate bucket for private files, for stores that can only make a
-    #: whole bucket public (Cloudflare R2, Backblaze B2, DigitalOcean Spaces).
+    #: whole bucket public (Cloudflare R2, Backblaze B2).
     private_bucket_name: str | None = None
     access_key: str | None = None
     secret_key: str | None = None
+    #: ``aws``, ``r2``, ``b2``, ``spaces``, ``minio``, ``ceph`` or ``generic``.
+    provider: str | None = None
     region_name: str | None = None
     endpoint_url: str | None = None
     custom_domain: str | None = None
@@ -49,22 +58,44 @@ class S3Settings:
     read_timeout: float = 10.0
     max_attempts: int = 2
     signed_url_expire: int = DEFAULTS["MEDIA_SIGNED_URL_EXPIRE"]
-    conditional_writes: bool = True
-    # Each single PUT carries the SHA-256 of its body (x-amz-checksum-sha256), and over
-    # HTTPS the body is then not hashed again for the signature (media_store.storage.backends).
-    checksums: bool = True
+    #: Send ``If-None-Match: *`` so the bucket refuses to replace an object.
+    conditional_writes: bool | None = None
+    #: Send each single PUT's SHA-256 as ``x-amz-checksum-sha256`` (and, over HTTPS,
+    #: leave the payload unsigned); otherwise the same SHA-256 signs the payload.
+    checksums: bool | None = None
+    #: How browsers upload straight to the bucket: ``post`` (a POST policy) or ``put``.
+    direct_upload: str | None = None
     # Large objects go up in 5 MB parts (S3's minimum), one at a time, with at most
     # ``max_concurrency`` parts read into memory: s3transfer otherwise reads ten
-    # parts ahead (50 MB) per upload. See bench/bench_memory.py.
+    # parts ahead (50 MB) per upload. See bench/bench_memory.py. Every part but the
+    # last has the same size, as R2 requires.
     multipart_threshold: int = 8 * 1024 * 1024
     multipart_chunksize: int = 5 * 1024 * 1024
     max_concurrency: int = 1
 
-    def resolved_addressing_style(self) -> str:
-        """Path style for custom endpoints (MinIO/Ceph on an IP), virtual for AWS."""
-        if self.addressing_style:
-            return self.addressing_style
-        return "path" if self.endpoint_url else "virtual"
+    @property
+    def profile(self) -> Provider:
+        return get_provider(self.provider) if self.provider else detect(self.endpoint_url)
+
+    def resolved(self) -> S3Settings:
+        """These settings with what the provider decides filled in where they are unset."""
+        profile = self.profile
+        direct_upload = (self.direct_upload or profile.direct_upload).lower()
+        if direct_upload not in (POST, PUT):
+            raise ValueError(f"AWS_S3_DIRECT_UPLOAD must be {POST!r} or {PUT!r}.")
+        return replace(
+            self,
+            provider=profile.name,
+            region_name=self.region_name or default_region(profile, self.endpoint_url),
+            addressing_style=self.addressing_style or ("path" if self.endpoint_url else "virtual"),
+            conditional_writes=_or(self.conditional_writes, profile.conditional_writes),
+            checksums=_or(self.checksums, profile.checksum_header),
+            direct_upload=direct_upload,
+        )
+
+
+def _or(value: bool | None, default: bool) -> bool:
+    return default if value is None else value
 
 
 def _client_config(s3: S3Settings) -> Any:
@@ -76,7 +107,7 @@ def _client_config(s3: S3Settings) -> Any:
         # botocore's "max_attempts" counts retries; "total_max_attempts" counts attempts.
         retries={"total_max_attempts": s3.max_attempts, "mode": "standard"},
         signature_version="s3v4",
-        s3={"addressing_style": s3.resolved_addressing_style()},
+        s3={"addressing_style": s3.addressing_style},
         # Newer boto3 adds CRC checksums to every upload by default; many
         # S3-compatible stores (R2, B2, older Ceph/MinIO) reject or mishandle them.
         request_checksum_calculation="when_required",
@@ -142,24 +173,18 @@ def build_storages(
         }
     if s3 is None:
         raise ValueError("use_s3=True needs S3 settings")
+    s3 = s3.resolved()
+    writes = {
+        "file_overwrite": False,
+        "provider": s3.provider,
+        "conditional_writes": s3.conditional_writes,
+        "checksums": s3.checksums,
+        "direct_upload": s3.direct_upload,
+    }
     public = s3_options(s3, location=PUBLIC_LOCATION)
-    public.update(
-        {
-            "custom_domain": s3.custom_domain,
-            "file_overwrite": False,
-            "conditional_writes": s3.conditional_writes,
-            "checksums": s3.checksums,
-        }
-    )
+    public.update({"custom_domain": s3.custom_domain, **writes})
     private = s3_options(s3, location=PRIVATE_LOCATION, bucket_name=s3.private_bucket_name)
-    private.update(
-        {
-            "querystring_expire": s3.signed_url_expire,
-            "file_overwrite": False,
-            "conditional_writes": s3.conditional_writes,
-            "checksums": s3.checksums,
-        }
-    )
+    private.update({"querystring_expire": s3.signed_url_expire, **writes})
     if static_on_s3:
         static_options = s3_options(s3, location=STATIC_LOCATION)
         static_options["custom_domain"] = s3.custom_domain

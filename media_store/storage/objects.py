@@ -7,24 +7,22 @@ import tempfile
 from collections.abc import Iterator
 from typing import IO
 
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectTimeoutError,
-    ReadTimeoutError,
-)
+from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
 
 from media_store.errors import ObjectExists, StorageUnavailable
 from media_store.models import storage_for
 
 from .breaker import store_writes
+from .diagnosis import STORE_FAILURES, store_error
 from .s3 import NOT_FOUND_CODES, is_s3, s3_error_code, s3_key
 
 logger = logging.getLogger(__name__)
 
 
 def write_object(visibility: str, key: str, content: IO[bytes]) -> None:
-    """Write one object; store failures become :class:`StorageUnavailable` (503).
+    """Write one object; store failures become :class:`StorageUnavailable` (503), or
+    :class:`StorageMisconfigured` when the store refuses for good (logged with the
+    setting to change, :mod:`media_store.storage.diagnosis`).
 
     When the request reached the store but no answer came back, the store may still
     complete the write: ``may_have_landed`` is set on the error. While the store is
@@ -35,12 +33,12 @@ def write_object(visibility: str, key: str, content: IO[bytes]) -> None:
             stored_as = storage_for(visibility).save(key, content)
         except FileExistsError:
             raise
-        except (BotoCoreError, ClientError, OSError) as exc:
-            logger.error("media store write failed for %s: %s", key, exc)
-            error = StorageUnavailable()
-            # Set by the S3 backend from every attempt; a local disk write never lands late.
-            error.may_have_landed = getattr(exc, "may_have_landed", False)
-            error.timed_out = isinstance(exc, (ReadTimeoutError, ConnectTimeoutError))
+        except (*STORE_FAILURES, OSError) as exc:
+            error = store_error(exc, what=f"the write of {key}", operation="PutObject")
+            if isinstance(error, StorageUnavailable):
+                # Set by the S3 backend from every attempt; a local disk write never lands late.
+                error.may_have_landed = getattr(exc, "may_have_landed", False)
+                error.timed_out = isinstance(exc, (ReadTimeoutError, ConnectTimeoutError))
             raise error from exc
     if stored_as != key:  # local disk renames instead of refusing: same outcome as S3's 412
         storage_for(visibility).delete(stored_as)
@@ -51,7 +49,7 @@ def delete_object(visibility: str, key: str) -> bool:
     """Delete one object; returns False (and logs) if the store refused."""
     try:
         storage_for(visibility).delete(key)
-    except (BotoCoreError, ClientError, OSError) as exc:
+    except (*STORE_FAILURES, OSError) as exc:
         logger.warning("could not delete %s object %s: %s", visibility, key, exc)
         return False
     return True
@@ -91,8 +89,8 @@ def download(visibility: str, key: str, *, max_bytes: int | None = None) -> IO[b
             isinstance(exc, ClientError) and s3_error_code(exc) in NOT_FOUND_CODES
         ):
             raise ObjectMissing(key) from exc
-        if isinstance(exc, BotoCoreError | ClientError | OSError):
-            raise StorageUnavailable() from exc
+        if isinstance(exc, (*STORE_FAILURES, OSError)):
+            raise store_error(exc, what=f"the read of {key}", operation="GetObject") from exc
         raise
     spool.seek(0)
     return spool

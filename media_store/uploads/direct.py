@@ -1,9 +1,9 @@
-"""Direct-to-bucket uploads: the browser sends bytes straight to S3 with a presigned POST.
+"""Direct-to-bucket uploads: the browser sends bytes straight to the bucket, presigned.
 
 1. :func:`issue_upload` picks the key (``uploads/<uuid>`` in the private prefix) and
-   returns a POST policy pinning that exact key, the Content-Type and the size
-   declared by the browser (``content-length-range`` from that size to that size);
-   the bucket itself enforces all three.
+   returns a :class:`Grant`: a POST policy, or on stores without POST uploads a
+   presigned PUT, pinning that exact key, the Content-Type and the size declared by
+   the browser; the bucket itself enforces all three.
 2. :func:`media_store.uploads.intake.accept_images` later claims the upload
    (:func:`claim_uploads`), downloads it and hands it to the same validation and
    re-encoding as any upload (:func:`finalizing`). The staging object is removed
@@ -16,10 +16,10 @@ import io
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
@@ -29,7 +29,7 @@ from media_store.errors import (
     DirectUploadsUnavailable,
     EmptyFile,
     MediaError,
-    StorageUnavailable,
+    StoreError,
     UnknownUpload,
     UnsupportedMediaType,
     UploadTooLarge,
@@ -37,6 +37,7 @@ from media_store.errors import (
 from media_store.imaging.formats import ACCEPTED_CONTENT_TYPES, ACCEPTED_DESCRIPTION
 from media_store.models import PendingUpload, StoredFile, storage_for
 from media_store.storage.objects import ObjectMissing, ObjectTooLarge, download
+from media_store.storage.providers import POST
 from media_store.storage.s3 import is_s3, s3_key
 from media_store.tasks import delete_now_or_later
 
@@ -47,10 +48,27 @@ STAGING_PREFIX = "uploads"
 UPLOAD_WINDOW = timedelta(minutes=10)
 
 
+@dataclass(frozen=True)
+class Grant:
+    """How the browser sends one file straight to the bucket.
+
+    ``POST``: an HTML form upload (``fields`` first, then the file) under a policy
+    pinning the key, the Content-Type and the size. ``PUT``: the file as the body of a
+    presigned PUT whose signature covers the key, the ``headers`` (send them as given)
+    and the ``Content-Length``, so the store refuses another key, type or size. Which
+    one depends on the store (``AWS_S3_DIRECT_UPLOAD``; R2 and B2 have no POST).
+    """
+
+    method: str
+    url: str
+    fields: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
 def issue_upload(
     owner: Any, *, purpose: str, content_type: str, size: int, filename: str = ""
-) -> tuple[PendingUpload, dict[str, Any]]:
-    """Create a pending upload and the presigned POST (``url`` + ``fields``) for it."""
+) -> tuple[PendingUpload, Grant]:
+    """Create a pending upload and the presigned request (:class:`Grant`) for it."""
     spec = get_purpose(purpose)
     spec.check_allowed(owner)
     storage = storage_for(StoredFile.Visibility.PRIVATE)
@@ -76,23 +94,37 @@ def issue_upload(
         key=f"{STAGING_PREFIX}/{uuid.uuid4().hex}",
         filename=clean_filename(filename),
         content_type=content_type,
-        max_bytes=size,  # the declared size, exactly: the policy pins it
+        max_bytes=size,  # the declared size, exactly: the grant pins it
         expires_at=timezone.now() + UPLOAD_WINDOW,
     )
-    try:
-        post = storage.connection.meta.client.generate_presigned_post(
+    return pending, grant_for(storage, s3_key(storage, pending.key), content_type, size)
+
+
+def grant_for(storage: Any, key: str, content_type: str, size: int) -> Grant:
+    """The presigned request that lets a browser write exactly ``size`` bytes of
+    ``content_type`` under ``key`` (signing is local: no request to the store)."""
+    client = storage.connection.meta.client
+    expires = int(UPLOAD_WINDOW.total_seconds())
+    if storage.direct_upload == POST:
+        post = client.generate_presigned_post(
             storage.bucket_name,
-            s3_key(storage, pending.key),
+            key,
             Fields={"Content-Type": content_type},
-            Conditions=[
-                {"Content-Type": content_type},
-                ["content-length-range", pending.max_bytes, pending.max_bytes],
-            ],
-            ExpiresIn=int(UPLOAD_WINDOW.total_seconds()),
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", size, size]],
+            ExpiresIn=expires,
         )
-    except (BotoCoreError, ClientError) as exc:  # pragma: no cover - signing is local
-        raise StorageUnavailable() from exc
-    return pending, post
+        return Grant("POST", post["url"], fields=post["fields"])
+    headers = {"Content-Type": content_type}
+    params = {
+        "Bucket": storage.bucket_name,
+        "Key": key,
+        "ContentType": content_type,
+        "ContentLength": size,
+    }
+    if storage.conditional_writes:  # a second PUT to the same grant is refused (412)
+        headers["If-None-Match"] = params["IfNoneMatch"] = "*"
+    url = client.generate_presigned_url("put_object", Params=params, ExpiresIn=expires)
+    return Grant("PUT", url, headers=headers)
 
 
 def claim_uploads(
@@ -171,7 +203,7 @@ def finalizing(claimed: Sequence[PendingUpload]) -> Iterator[list[File]]:
     try:
         yield files
     except BaseException as exc:
-        refused = isinstance(exc, MediaError) and not isinstance(exc, StorageUnavailable)
+        refused = isinstance(exc, MediaError) and not isinstance(exc, StoreError)
         (forget_uploads if refused else release_uploads)(claimed)
         raise
     else:

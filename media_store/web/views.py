@@ -28,7 +28,7 @@ class DirectUploadRequest(serializers.Serializer):
 
 
 class DirectUploadView(APIView):
-    """Authenticated users get a presigned POST for one object whose key the server chose."""
+    """Authenticated users get a presigned request for one object whose key the server chose."""
 
     permission_classes = [permissions.IsAuthenticated]
 
@@ -43,8 +43,18 @@ class DirectUploadView(APIView):
                 "DirectUpload",
                 {
                     "id": serializers.UUIDField(),
+                    "method": serializers.ChoiceField(
+                        ["POST", "PUT"],
+                        help_text="POST: a form with `fields` then the file as `file`. "
+                        "PUT: the file as the body, with `headers`.",
+                    ),
                     "url": serializers.URLField(),
-                    "fields": serializers.DictField(child=serializers.CharField()),
+                    "fields": serializers.DictField(
+                        child=serializers.CharField(), required=False, help_text="POST only"
+                    ),
+                    "headers": serializers.DictField(
+                        child=serializers.CharField(), required=False, help_text="PUT only"
+                    ),
                     "max_bytes": serializers.IntegerField(),
                     "expires_at": serializers.DateTimeField(),
                 },
@@ -54,12 +64,14 @@ class DirectUploadView(APIView):
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = DirectUploadRequest(data=request.data)
         data.is_valid(raise_exception=True)
-        pending, post = issue_upload(request.user, **data.validated_data)
+        pending, grant = issue_upload(request.user, **data.validated_data)
+        sent = {"fields": grant.fields} if grant.method == "POST" else {"headers": grant.headers}
         return Response(
             {
                 "id": pending.id,
-                "url": post["url"],
-                "fields": post["fields"],
+                "method": grant.method,
+                "url": grant.url,
+                **sent,
                 "max_bytes": pending.max_bytes,
                 "expires_at": pending.expires_at,
             },

@@ -7,58 +7,16 @@ makes a real CORS preflight to the gateway before each upload.
 
 from __future__ import annotations
 
-import shutil
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from media_store.storage.bucket import apply_cors
+from tests.support.browser import PAGE_ENV, add_product, images_loaded, sign_in
 from tests.support.images import image_bytes
 from tests.support.multipart import request
 
 pytestmark = pytest.mark.s3
-
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-PAGE_ENV = {"SESSION_COOKIE_SECURE": "False", "CSRF_COOKIE_SECURE": "False"}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not shutil.which(CHROMIUM):
-        pytest.fail("Debian's chromium is not installed (make test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser, request: pytest.FixtureRequest):
-    context = browser.new_context()
-    page = context.new_page()
-    yield page
-    failed = getattr(request.node, "rep_call", None)
-    if failed is not None and failed.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-    context.close()
-
-
-def sign_in(page, server, username: str) -> None:
-    page.goto(server.url("/accounts/login/"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", f"e2e-pw-{username}")
-    page.click("main form button[type=submit]")  # not the header's "Sign out"
-    page.wait_for_url(server.url("/"))
 
 
 def page_server(deployment, **env: str):
@@ -66,23 +24,6 @@ def page_server(deployment, **env: str):
     server = deployment.server(**PAGE_ENV, **env)
     apply_cors(deployment.s3.client(), deployment.bucket, [server.base_url])
     return server.start(collectstatic=True)
-
-
-def add_product(server, deployment, name: str, price: str, files=None) -> dict:
-    """A product created by staff through the API (multipart when it has an image)."""
-    fields = {"name": name, "price": price}
-    body = {"fields": fields, "files": files} if files else {"json_body": fields}
-    created = request(
-        "POST", server.url("/api/core/products/"), token=deployment.tokens["staff"], **body
-    )
-    assert created.status == 201, created.body
-    return created.json()
-
-
-def images_loaded(page, selector: str) -> list[int]:
-    return page.eval_on_selector_all(
-        selector, "els => els.map(e => e.complete ? e.naturalWidth : 0)"
-    )
 
 
 def test_order_with_two_images_through_the_page(deployment, browser, page, tmp_path, figures):

@@ -27,7 +27,7 @@ def test_storage_check_passes_on_a_configured_bucket(s3, settings):
     settings.CORS_ALLOWED_ORIGINS = ["https://shop.example.com"]
     run("configure_bucket")
     out, _ = run("storage_check")
-    assert out.count("ok   ") == 4 and "All storage checks passed." in out
+    assert out.count("ok   ") == 6 and "All storage checks passed." in out
     assert s3.keys() == []  # its probe objects are gone
 
 

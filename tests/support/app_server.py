@@ -235,6 +235,7 @@ def app_env(database_url: str, s3: Any, bucket: str, **extra: str) -> dict[str, 
         "AWS_ACCESS_KEY_ID": s3.access_key,
         "AWS_SECRET_ACCESS_KEY": s3.secret_key,
         "AWS_S3_ENDPOINT_URL": s3.endpoint_url,
+        "AWS_S3_PROVIDER": "ceph",  # our gateway; the compatibility harness sets others
         "AWS_S3_CONNECT_TIMEOUT": "2",
         "AWS_S3_READ_TIMEOUT": "3",
         "AWS_S3_MAX_ATTEMPTS": "2",

@@ -133,6 +133,7 @@ class S3Mode:
             "secret_key": self.server.secret_key,
             "region_name": self.server.region,
             "endpoint_url": self.server.endpoint_url,
+            "provider": "ceph",
             "connect_timeout": 2.0,
             "read_timeout": 5.0,
             "max_attempts": 1,

@@ -2,7 +2,9 @@
 
 Modes: ``pass`` forwards; ``delay`` forwards after ``delay_seconds`` per chunk;
 ``blackhole`` accepts and never answers; ``reset`` accepts and closes at once;
-``lose-answers`` forwards requests to the store but drops what it answers.
+``lose-answers`` forwards requests to the store but drops what it answers; ``corrupt``
+flips one byte of each request body on its way (the first byte after the head of a
+request), as a broken middlebox would.
 Only listens on 127.0.0.1 and only forwards to the given local upstream port.
 """
 
@@ -93,12 +95,15 @@ class TcpProxy:
                 pass
 
     def _pump(self, source: socket.socket, target: socket.socket, answers: bool) -> None:
+        body_next = False  # "corrupt": a head ended a chunk, its body comes in the next one
         try:
             while data := source.recv(65536):
                 if self.mode == "delay":
                     time.sleep(self.delay_seconds)
                 if answers and self.mode == "lose-answers":
                     continue
+                if not answers and self.mode == "corrupt":
+                    data, body_next = _flip_body_byte(data, body_next)
                 target.sendall(data)
         except OSError:
             pass
@@ -106,3 +111,17 @@ class TcpProxy:
             for sock in (source, target):
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
+
+
+def _flip_body_byte(data: bytes, body_next: bool) -> tuple[bytes, bool]:
+    """``data`` with the first byte of a request body inverted, and whether the body of a
+    head that ended this chunk is still to come (a client waiting for 100 Continue)."""
+    if body_next:
+        return bytes([data[0] ^ 0xFF]) + data[1:], False
+    end = data.find(b"\r\n\r\n")
+    if end < 0:
+        return data, False
+    at = end + 4
+    if at >= len(data):
+        return data, b"expect: 100-continue" in data[:end].lower()
+    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :], False

@@ -64,17 +64,17 @@
   }
 
   // XMLHttpRequest, because fetch() cannot report upload progress.
-  function send(url, formData, onProgress, headers) {
+  function send(method, url, body, onProgress, headers) {
     return new Promise(function (resolve, reject) {
       const xhr = new XMLHttpRequest();
-      xhr.open("POST", url);
+      xhr.open(method, url);
       Object.entries(headers || {}).forEach(([name, value]) => xhr.setRequestHeader(name, value));
       xhr.upload.addEventListener("progress", (event) => {
         if (event.lengthComputable) onProgress(event.loaded / event.total);
       });
       xhr.addEventListener("load", () => resolve(xhr));
       xhr.addEventListener("error", () => reject(new Error("The upload was interrupted (network or CORS). Please try again.")));
-      xhr.send(formData);
+      xhr.send(body);
     });
   }
 
@@ -104,10 +104,17 @@
       });
       if (grant.status === 409) return null; // no S3: fall back to posting through the API
       if (grant.status !== 201) throw new Error(file.name + ": " + apiMessage(grant.body, "upload refused"));
-      const data = new FormData();
-      Object.entries(grant.body.fields).forEach(([name, value]) => data.append(name, value));
-      data.append("file", file); // must be the last field of a presigned POST
-      const xhr = await send(grant.body.url, data, (fraction) => tracker(index, fraction));
+      const progress = (fraction) => tracker(index, fraction);
+      let xhr;
+      if (grant.body.method === "PUT") {
+        // The file is the body; the signed headers go as given (the browser sets Content-Length).
+        xhr = await send("PUT", grant.body.url, file, progress, grant.body.headers);
+      } else {
+        const data = new FormData();
+        Object.entries(grant.body.fields).forEach(([name, value]) => data.append(name, value));
+        data.append("file", file); // must be the last field of a presigned POST
+        xhr = await send("POST", grant.body.url, data, progress);
+      }
       if (xhr.status < 200 || xhr.status >= 300) throw new Error(file.name + ": " + bucketError(xhr));
       tracker(index, 1);
       ids.push(grant.body.id);
@@ -185,7 +192,7 @@
         data.append("lines", JSON.stringify(lines));
         data.append("note", note);
         files.forEach((file) => data.append("images", file));
-        const xhr = await send("/api/core/orders/", data, (fraction) => setProgress(fraction), {
+        const xhr = await send("POST", "/api/core/orders/", data, (fraction) => setProgress(fraction), {
           "X-CSRFToken": csrfToken(), Accept: "application/json", ...idempotency,
         });
         response = { status: xhr.status, body: JSON.parse(xhr.responseText || "null") };

@@ -162,7 +162,7 @@ def _over_tls(s3, settings, tmp_path, monkeypatch, **overrides) -> None:
 def test_over_tls_an_upload_is_hashed_once_and_the_store_gets_that_hash(
     s3, settings, tmp_path, monkeypatch, staff
 ):
-    _over_tls(s3, settings, tmp_path, monkeypatch)
+    _over_tls(s3, settings, tmp_path, monkeypatch, checksums=True)  # as for AWS S3
     sent = _sent_puts(storages["default"])
     response = client_for(staff).post(
         "/api/core/products/",
@@ -179,7 +179,8 @@ def test_over_tls_an_upload_is_hashed_once_and_the_store_gets_that_hash(
 
 
 @pytest.mark.s3
-def test_a_body_without_a_known_hash_is_hashed_for_its_checksum(s3):
+def test_a_body_without_a_known_hash_is_hashed_for_its_checksum(s3, settings, tmp_path):
+    settings.STORAGES = storages_for(s3.s3_settings(checksums=True), tmp_path)
     storage = storages["default"]
     sent = _sent_puts(storage)
     storage.save("x/plain.bin", ContentFile(b"bytes nobody hashed yet"))
@@ -203,10 +204,69 @@ def test_with_checksums_off_nothing_extra_is_sent_and_the_payload_is_signed(
 
 
 @pytest.mark.s3
+def test_without_the_checksum_header_our_sha256_is_the_signed_payload_hash(
+    s3, settings, tmp_path, monkeypatch, staff
+):
+    """Stores that refuse x-amz-checksum-sha256 (R2, B2) still get a body whose hash the
+    signature covers, and it is the SHA-256 we made with the bytes: not computed again."""
+    _over_tls(s3, settings, tmp_path, monkeypatch, checksums=False)
+    sent = _sent_puts(storages["default"])
+    response = client_for(staff).post(
+        "/api/core/products/",
+        {"name": "Mug", "price": "3.00", "image": upload("mug.jpg", image_bytes("JPEG"))},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+    stored = StoredFile.objects.get()
+    [headers] = sent
+    assert not any(name.lower().startswith("x-amz-checksum") for name in headers)
+    assert headers["X-Amz-Content-SHA256"] == stored.sha256 == headers["x-amz-meta-sha256"]
+    assert (
+        _stored_checksum(s3, f"media/{stored.key}")
+        == base64.b64encode(bytes.fromhex(stored.sha256)).decode()
+    )
+
+
+@pytest.mark.s3
+@pytest.mark.parametrize("checksums", [True, False])
+def test_a_digest_that_does_not_match_the_body_is_refused_by_the_store(
+    s3, settings, tmp_path, checksums
+):
+    """The digest we send is the one we hold (never recomputed from the body), and the
+    store checks the body against it: a mismatch stores nothing."""
+    settings.STORAGES = storages_for(s3.s3_settings(checksums=checksums), tmp_path)
+    content = ContentFile(b"the bytes we validated")
+    content.sha256 = hashlib.sha256(b"other bytes").hexdigest()
+    with pytest.raises(StorageUnavailable):
+        write_object("public", "x/mismatch.bin", content)
+    assert s3.keys() == []
+
+
+@pytest.mark.s3
+@pytest.mark.parametrize("checksums", [True, False])
+def test_a_body_changed_in_transit_is_refused_and_nothing_is_stored(
+    s3, settings, tmp_path, checksums
+):
+    proxy = TcpProxy(s3.server.port)
+    try:
+        settings.STORAGES = storages_for(
+            s3.s3_settings(endpoint_url=proxy.url, checksums=checksums), tmp_path
+        )
+        proxy.set_mode("corrupt")
+        content = ContentFile(b"x" * 2_000_000)  # a body that waits for 100 Continue
+        content.sha256 = hashlib.sha256(b"x" * 2_000_000).hexdigest()
+        with pytest.raises(StorageUnavailable):  # damaged on the way: a retry may succeed
+            write_object("public", "x/damaged.bin", content)
+        assert s3.keys() == []
+    finally:
+        proxy.close()
+
+
+@pytest.mark.s3
 def test_over_tls_parts_of_a_large_object_keep_their_signed_payload(
     s3, settings, tmp_path, monkeypatch
 ):
-    _over_tls(s3, settings, tmp_path, monkeypatch)
+    _over_tls(s3, settings, tmp_path, monkeypatch, checksums=True)
     storage = storages["default"]
     body = bytes(range(256)) * (36 * 1024 + 1)  # 9 MB: in parts, which carry no checksum
     assert len(body) > storage.transfer_config.multipart_threshold
