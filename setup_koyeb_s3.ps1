@@ -46,7 +46,7 @@ if ($missing.Count -gt 0) { Fail "set $($missing -join ' ') (see .env.koyeb.exam
 $endpoint = if ($env:AWS_S3_ENDPOINT_URL) { $env:AWS_S3_ENDPOINT_URL } else { "AWS S3" }
 $store = if ($env:AWS_S3_PROVIDER) { $env:AWS_S3_PROVIDER } else { "found from the endpoint" }
 Write-Host "bucket $env:AWS_STORAGE_BUCKET_NAME at $endpoint (store: $store)"
-Run @("manage.py", "check", "--fail-level", "ERROR") "Django system checks failed (see above)"
+Run @("manage.py", "check", "--deploy", "--fail-level", "ERROR") "Django system checks failed (see above)"
 
 Step "3/5 Bucket setup (CORS, lifecycle, policy; console steps are printed)"
 if (-not $NoConfigure) {

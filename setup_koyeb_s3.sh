@@ -51,7 +51,7 @@ case "${USE_S3:-}" in
 esac
 [ "${#missing[@]}" -eq 0 ] || fail "set ${missing[*]} (see .env.koyeb.example)"
 echo "bucket ${AWS_STORAGE_BUCKET_NAME} at ${AWS_S3_ENDPOINT_URL:-AWS S3} (store: ${AWS_S3_PROVIDER:-found from the endpoint})"
-"$PYTHON" manage.py check --fail-level ERROR || fail "Django system checks failed (see above)"
+"$PYTHON" manage.py check --deploy --fail-level ERROR || fail "Django system checks failed (see above)"
 
 step "3/5 Bucket setup (CORS, lifecycle, policy; console steps are printed)"
 if [ "$CONFIGURE" -eq 1 ]; then

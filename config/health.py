@@ -28,6 +28,7 @@ from django.views.decorators.cache import never_cache
 from knox.auth import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
+from config.checks import sqlite_file_on_local_disk
 from config.exceptions import CACHE_OUTAGES
 from jobs.heartbeat import worker_status
 from media_store.storage.probes import storage_probe
@@ -45,6 +46,13 @@ def database_check() -> CheckResult:
             cursor.execute("SELECT 1")
     except DatabaseError as exc:
         return CheckResult(False, f"error: {exc}")
+    local_file = None if settings.DEBUG else sqlite_file_on_local_disk()
+    if local_file:  # it works, for now: say so to whoever reads the details
+        return CheckResult(
+            True,
+            f"ok, but a SQLite file on this machine's disk ({local_file}): lost at the next "
+            "redeploy; set DATABASE_URL (config.E001)",
+        )
     return CheckResult(True, "ok")
 
 

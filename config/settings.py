@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "storages",
     "django_tasks",
     "django_tasks_db",
+    "config.apps.ProjectConfig",
     "jobs",
     "media_store",
     "core",
@@ -106,6 +107,9 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# A SQLite file is lost at every redeploy on platforms with an ephemeral disk: the
+# config.E001 check refuses it in production unless the file sits on a mounted volume.
+DATABASE_ON_VOLUME = env.bool("DATABASE_ON_VOLUME", default=False)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from media_store.storage.bucket import cors_configuration, public_read_policy
+from tests.support.app_server import AppServer
+from tests.support.http import fetch
 from tests.support.s3 import REPO
 
 DOCS = [
@@ -52,6 +54,7 @@ def production_env(s3, tmp_path: Path, **extra: str) -> dict[str, str]:
         "SECRET_KEY": "deploy-test-" + "k" * 40,
         "ALLOWED_HOSTS": "shop.example.com",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+        "DATABASE_ON_VOLUME": "True",  # the test's file stands for a mounted volume
         "USE_S3": "True",
         "STATIC_ON_S3": "True",
         "STATIC_ROOT": str(tmp_path / "static"),
@@ -212,3 +215,27 @@ def test_the_providers_doc_states_each_profile_as_the_code_has_it():
         assert rows["AWS_S3_DIRECT_UPLOAD"][index] == profile.direct_upload
         assert rows["AWS_S3_CHECKSUMS"][index] == str(profile.checksum_header)
         assert rows["AWS_S3_CONDITIONAL_WRITES"][index] == str(profile.conditional_writes)
+
+
+@pytest.mark.s3
+def test_a_database_file_lost_at_redeploy_shows_in_readyz_and_storage_check(s3, tmp_path):
+    env = production_env(s3, tmp_path, HEALTH_DETAILS_TOKEN="ops-token")
+    del env["DATABASE_ON_VOLUME"]
+    checked = subprocess.run(
+        [sys.executable, "manage.py", "storage_check"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert checked.returncode == 1
+    assert "FAIL data survives a redeploy" in checked.stdout and "DATABASE_URL" in checked.stdout
+    server = AppServer(env={**env, "PYTHONPATH": str(REPO)}, workdir=tmp_path / "app")
+    try:
+        server.start()
+        ready = fetch(server.url("/readyz"), headers={"Authorization": "Bearer ops-token"})
+        detail = json.loads(ready.body)["checks"]["database"]["detail"]
+        assert ready.status == 200 and "lost at the next redeploy" in detail
+    finally:
+        server.kill()

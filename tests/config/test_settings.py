@@ -20,6 +20,7 @@ PRODUCTION = {
     "AWS_STORAGE_BUCKET_NAME": "shop-media",
     "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
     "AWS_SECRET_ACCESS_KEY": "secret",
+    "DATABASE_URL": "postgres://shop:pw@db.example.com:5432/shop",
 }
 
 
@@ -54,6 +55,19 @@ def test_check_deploy_is_clean_in_production():
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
+
+
+def test_a_sqlite_file_in_production_is_a_deploy_error_naming_the_fix():
+    env = {k: v for k, v in PRODUCTION.items() if k != "DATABASE_URL"}
+    result = manage("check", "--deploy", env=env)
+    assert result.returncode != 0
+    assert "config.E001" in result.stderr and "DATABASE_URL" in result.stderr
+    assert "DATABASE_ON_VOLUME=True" in result.stderr  # the way out for a mounted volume
+    on_volume = manage("check", "--deploy", env={**env, "DATABASE_ON_VOLUME": "True"})
+    assert "config.E001" not in on_volume.stderr + on_volume.stdout
+    koyeb = manage("check", env={**env, "KOYEB_APP_NAME": "shop"})  # every start, not only --deploy
+    assert koyeb.returncode != 0 and "config.E001" in koyeb.stderr
+    assert manage("check", env=env).returncode == 0  # elsewhere plain `check` lets it be
 
 
 def test_koyeb_without_s3_is_an_error_naming_the_fix():

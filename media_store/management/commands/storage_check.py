@@ -9,6 +9,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
+from django.core.checks import run_checks
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError
 
@@ -122,6 +123,11 @@ class Command(BaseCommand):
                 self.stdout.write(
                     self.style.SUCCESS(f"ok   {name}") + (f" ({detail})" if detail else "")
                 )
+        for problem in run_checks(tags=["durability"], include_deployment_checks=True):
+            if problem.is_serious():  # the rows that point at the objects must survive too
+                failures += 1
+                self.stdout.write(self.style.ERROR(f"FAIL data survives a redeploy: {problem.msg}"))
+                self.stdout.write(f"     fix: {problem.hint}")
         if failures:
             raise CommandError(f"{failures} storage check(s) failed")
         note = f" {warnings} warning(s) above." if warnings else ""
