@@ -12,6 +12,10 @@ from . import order_rules
 from .models import Order, OrderImage, OrderLine, Product
 from .order_rules import LineRequest
 
+#: The largest id a row can have (a 64-bit primary key): no integer the API accepts
+#: is larger, so none can overflow the database.
+MAX_ID = 2**63 - 1
+
 
 class ProductSerializer(serializers.ModelSerializer):
     image = StoredImageField(allow_null=True)
@@ -92,8 +96,9 @@ class OrderStatusSerializer(serializers.ModelSerializer):
 
 
 class LineInputSerializer(serializers.Serializer):
-    product = serializers.IntegerField(min_value=1)
-    quantity = serializers.IntegerField(min_value=1)
+    product = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    # The rules (core.order_rules) say the real limit; this keeps any integer finite.
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
 
 LINES_EXAMPLE = 'Send lines as a JSON list, e.g. [{"product": 1, "quantity": 2}].'

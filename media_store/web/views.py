@@ -23,7 +23,7 @@ from media_store.uploads.direct import issue_upload
 class DirectUploadRequest(serializers.Serializer):
     purpose = serializers.CharField(max_length=40)
     content_type = serializers.CharField(max_length=100)
-    size = serializers.IntegerField(min_value=0)
+    size = serializers.IntegerField(min_value=0, max_value=2**63 - 1)  # a 64-bit size at most
     filename = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
 
