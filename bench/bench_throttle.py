@@ -2,8 +2,8 @@
 
     uv run python bench/bench_throttle.py [--repeat 300]
 
-Ours (``config.throttles.UploadThrottle``: atomic fixed windows, slots
-claimed with ``cache.add``) against DRF's ``ScopedRateThrottle`` (the one it replaced,
+Ours (``config.throttles.UploadThrottle``: atomic fixed windows, one increment per
+request) against DRF's ``ScopedRateThrottle`` (the one it replaced,
 which lets concurrent requests through), each with the same rate, measured
 interleaved in the same run, on the database cache (PostgreSQL, the default) and on
 Redis (``REDIS_TEST_URL``, default ``redis://127.0.0.1:6379/0``). "Allowed" is a

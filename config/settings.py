@@ -114,9 +114,10 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Caches -------------------------------------------------------------------
-# Throttle counts (and anything else cached) must be shared by every worker and
-# instance: the app's own database by default (the table is created by a migration,
-# so `migrate` is enough), Redis when REDIS_URL is set. Never per-process memory.
+# The cache (and the throttle counts, config.throttles) must be shared by every worker
+# and instance: the app's own database by default (the tables are created by
+# migrations, so `migrate` is enough), Redis when REDIS_URL is set. Never per-process
+# memory.
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     # Bounded waits: an unreachable Redis fails a request in seconds (503), not minutes.
@@ -131,8 +132,7 @@ else:
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "django_cache",
         # When the table holds more rows than this, expired ones are deleted, and if
-        # that is not enough a third of all rows, live throttle counts included: keep
-        # it above the requests counted per throttle window (all users together).
+        # that is not enough a third of all rows (throttle counts live elsewhere).
         "OPTIONS": {"MAX_ENTRIES": env.int("CACHE_MAX_ENTRIES", default=50_000)},
     }
 CACHES = {

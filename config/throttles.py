@@ -2,16 +2,11 @@
 
 DRF's ``SimpleRateThrottle`` reads the request history from the cache, appends and
 writes it back: concurrent requests all read the same history and all get through.
-:class:`FixedWindowThrottle` counts with ``cache.add()`` instead, which is atomic on
-the cache backends we support (the database cache inserts a row under a unique key;
-Redis sends ``SET NX``): request *n* of a window claims the key
-``<scope>:<ident>:<window>:<n>``, and of concurrent requests exactly one claims each
-slot, so exactly ``limit`` get through.
-
-A non-atomic hint (the last slot claimed) says where to start probing, so an allowed
-request costs about three cache calls (read the hint, claim a slot, move the hint)
-and a refused one about one. The hint only ever trails the slots claimed, so a stale
-one costs a few more probes, never an extra request.
+:class:`FixedWindowThrottle` counts with one atomic increment per request instead, in
+what every process shares: Redis (``INCR`` with its expiry, in one ``MULTI``) when the
+default cache is Redis, else the app's database (one ``INSERT ... ON CONFLICT DO UPDATE
+... RETURNING`` on ``config.models.ThrottleCount``). Of concurrent requests each gets
+its own count, so exactly ``limit`` get through.
 
 Fixed windows: the count starts again at each multiple of the period (on the
 processes' clocks), so a client may send up to twice the rate across a window
@@ -23,15 +18,20 @@ from __future__ import annotations
 
 import math
 import time
+from datetime import timedelta
 from typing import Any
 
 from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+from django.db import connection
+from django.utils import timezone
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 from .clients import client_address
+from .models import ThrottleCount
 
-#: Seconds a slot key outlives its window, so clocks a little apart still see it.
+#: Seconds a count outlives its window, so clocks a little apart still see it.
 KEY_GRACE_SECONDS = 60
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -61,12 +61,9 @@ class FixedWindowThrottle(BaseThrottle):
         window = int(now // period)
         left = (window + 1) * period - now
         timeout = math.ceil(left) + KEY_GRACE_SECONDS
-        base = f"throttle:{self.scope}:{self.get_ident(request)}:{window}"
-        cache = caches[self.cache_alias]
-        for slot in range(int(cache.get(f"{base}:last") or 0) + 1, limit + 1):
-            if cache.add(f"{base}:{slot}", 1, timeout):
-                cache.set(f"{base}:last", slot, timeout)
-                return True
+        key = f"throttle:{self.scope}:{self.get_ident(request)}:{window}"
+        if count_request(self.cache_alias, key, timeout) <= limit:
+            return True
         self._wait = math.ceil(left)
         return False
 
@@ -78,6 +75,33 @@ class FixedWindowThrottle(BaseThrottle):
 
     def wait(self) -> int | None:
         return self._wait
+
+
+def count_request(cache_alias: str, key: str, timeout: int) -> int:
+    """Count one more request under ``key`` (forgotten ``timeout`` seconds after its first
+    one); return the count so far. One atomic round trip to the shared store."""
+    cache = caches[cache_alias]
+    if isinstance(cache, RedisCache):
+        full_key = cache.make_and_validate_key(key)
+        pipeline = cache._cache.get_client(full_key, write=True).pipeline()
+        pipeline.incr(full_key)
+        pipeline.expire(full_key, timeout, nx=True)
+        return int(pipeline.execute()[0])
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(_COUNT, [key, now + timedelta(seconds=timeout)])
+        (count,) = cursor.fetchone()
+    if count == 1:  # a new window: drop the counts of windows that have ended
+        ThrottleCount.objects.filter(expires__lt=now).delete()
+    return count
+
+
+#: The whole count: one statement, atomic on PostgreSQL and SQLite (3.35+) alike.
+_COUNT = """
+    INSERT INTO config_throttlecount ("key", "count", "expires") VALUES (%s, 1, %s)
+    ON CONFLICT ("key") DO UPDATE SET "count" = config_throttlecount."count" + 1
+    RETURNING "count"
+"""
 
 
 class UploadThrottle(FixedWindowThrottle):

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
-from django.core.cache import caches
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory, force_authenticate
 
 from config.clients import client_address
+from config.models import ThrottleCount
 from config.throttles import FixedWindowThrottle, UploadThrottle
 from tests.support.clients import client_for
 from tests.support.concurrency import at_once, needs_concurrent_writers
@@ -59,34 +62,32 @@ def test_concurrent_requests_get_exactly_the_limit(shared_cache, user, monkeypat
 
 
 @pytest.mark.django_db
-def test_an_allowed_request_costs_three_cache_calls_and_a_refused_one_one(
-    shared_cache, user, monkeypatch
-):
-    now = limit_uploads(monkeypatch, "3/hour")
-    cache, calls = caches["default"], []
-    for name in ("get", "add", "set"):
-        monkeypatch.setattr(cache, name, recording(getattr(cache, name), name, calls))
-
-    def counted(expected: bool) -> list[str]:
-        calls.clear()
-        assert allowed(user) is expected
-        return list(calls)
-
-    assert [counted(True) for _ in range(3)] == [["get", "add", "set"]] * 3
-    assert counted(False) == ["get"]
-    # The hint is only a hint: without it every slot is probed, and still none is free.
-    cache.delete(f"throttle:uploads:user-{user.pk}:{int(now // 3600)}:last")
-    assert counted(False) == ["get", "add", "add", "add"]
+def test_each_request_costs_one_atomic_statement(shared_cache, user, monkeypatch):
+    """On the database, one INSERT ... ON CONFLICT DO UPDATE ... RETURNING per request
+    (the first of a window also prunes ended windows); on Redis one MULTI round trip."""
+    limit_uploads(monkeypatch, "3/hour")
+    if shared_cache == "redis":
+        assert [allowed(user) for _ in range(5)] == [True, True, True, False, False]
+        return
+    with CaptureQueriesContext(connection) as first:
+        assert allowed(user)
+    assert len(first) == 2 and "ON CONFLICT" in first.captured_queries[0]["sql"]
+    for expected in (True, True, False, False):
+        with CaptureQueriesContext(connection) as queries:
+            assert allowed(user) is expected
+        assert len(queries) == 1 and "RETURNING" in queries.captured_queries[0]["sql"]
 
 
-def recording(method, name: str, calls: list[str]):
-    """The cache's own method, noting each call."""
-
-    def call(*args, **kwargs):
-        calls.append(name)
-        return method(*args, **kwargs)
-
-    return call
+@pytest.mark.django_db
+def test_counts_of_ended_windows_are_pruned(user, monkeypatch):
+    middle = limit_uploads(monkeypatch, "3/hour")
+    assert allowed(user)
+    monkeypatch.setattr(FixedWindowThrottle, "timer", staticmethod(lambda: middle + 7300))
+    monkeypatch.setattr(
+        "django.utils.timezone.now", lambda: datetime.fromtimestamp(middle + 7300, tz=UTC)
+    )
+    assert allowed(user)  # a new window: the old one's count goes
+    assert ThrottleCount.objects.count() == 1
 
 
 @pytest.mark.django_db
