@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.cache import caches
@@ -60,9 +60,9 @@ class FixedWindowThrottle(BaseThrottle):
         now = self.timer()
         window = int(now // period)
         left = (window + 1) * period - now
-        timeout = math.ceil(left) + KEY_GRACE_SECONDS
         key = f"throttle:{self.scope}:{self.get_ident(request)}:{window}"
-        if count_request(self.cache_alias, key, timeout) <= limit:
+        forget_at = (window + 1) * period + KEY_GRACE_SECONDS
+        if count_request(self.cache_alias, key, forget_at) <= limit:
             return True
         self._wait = math.ceil(left)
         return False
@@ -77,23 +77,26 @@ class FixedWindowThrottle(BaseThrottle):
         return self._wait
 
 
-def count_request(cache_alias: str, key: str, timeout: int) -> int:
-    """Count one more request under ``key`` (forgotten ``timeout`` seconds after its first
-    one); return the count so far. One atomic round trip to the shared store."""
+def count_request(cache_alias: str, key: str, forget_at: float) -> int:
+    """Count one more request under ``key``, to be forgotten at ``forget_at`` (a Unix
+    time); return the count so far. One atomic round trip to the shared store."""
     cache = caches[cache_alias]
     if isinstance(cache, RedisCache):
         full_key = cache.make_and_validate_key(key)
         pipeline = cache._cache.get_client(full_key, write=True).pipeline()
         pipeline.incr(full_key)
-        pipeline.expire(full_key, timeout, nx=True)
+        pipeline.expireat(full_key, math.ceil(forget_at), nx=True)
         return int(pipeline.execute()[0])
-    now = timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute(_COUNT, [key, now + timedelta(seconds=timeout)])
+        cursor.execute(_COUNT, [key, datetime.fromtimestamp(forget_at, tz=UTC)])
         (count,) = cursor.fetchone()
-    if count == 1:  # a new window: drop the counts of windows that have ended
-        ThrottleCount.objects.filter(expires__lt=now).delete()
     return count
+
+
+def prune_throttle_counts() -> int:
+    """Delete the counts of windows that have ended (run periodically by the worker)."""
+    deleted, _ = ThrottleCount.objects.filter(expires__lt=timezone.now()).delete()
+    return deleted
 
 
 #: The whole count: one statement, atomic on PostgreSQL and SQLite (3.35+) alike.

@@ -13,6 +13,7 @@ from rest_framework.test import APIRequestFactory, force_authenticate
 
 from config.clients import client_address
 from config.models import ThrottleCount
+from config.tasks import prune_ended_throttle_windows
 from config.throttles import FixedWindowThrottle, UploadThrottle
 from tests.support.clients import client_for
 from tests.support.concurrency import at_once, needs_concurrent_writers
@@ -63,30 +64,28 @@ def test_concurrent_requests_get_exactly_the_limit(shared_cache, user, monkeypat
 
 @pytest.mark.django_db
 def test_each_request_costs_one_atomic_statement(shared_cache, user, monkeypatch):
-    """On the database, one INSERT ... ON CONFLICT DO UPDATE ... RETURNING per request
-    (the first of a window also prunes ended windows); on Redis one MULTI round trip."""
+    """On the database, one INSERT ... ON CONFLICT DO UPDATE ... RETURNING per request;
+    on Redis one MULTI round trip."""
     limit_uploads(monkeypatch, "3/hour")
     if shared_cache == "redis":
         assert [allowed(user) for _ in range(5)] == [True, True, True, False, False]
         return
-    with CaptureQueriesContext(connection) as first:
-        assert allowed(user)
-    assert len(first) == 2 and "ON CONFLICT" in first.captured_queries[0]["sql"]
-    for expected in (True, True, False, False):
+    for expected in (True, True, True, False, False):
         with CaptureQueriesContext(connection) as queries:
             assert allowed(user) is expected
-        assert len(queries) == 1 and "RETURNING" in queries.captured_queries[0]["sql"]
+        assert len(queries) == 1 and "ON CONFLICT" in queries.captured_queries[0]["sql"]
 
 
 @pytest.mark.django_db
-def test_counts_of_ended_windows_are_pruned(user, monkeypatch):
+def test_the_worker_prunes_counts_of_ended_windows(user, monkeypatch):
     middle = limit_uploads(monkeypatch, "3/hour")
     assert allowed(user)
-    monkeypatch.setattr(FixedWindowThrottle, "timer", staticmethod(lambda: middle + 7300))
-    monkeypatch.setattr(
-        "django.utils.timezone.now", lambda: datetime.fromtimestamp(middle + 7300, tz=UTC)
-    )
-    assert allowed(user)  # a new window: the old one's count goes
+    monkeypatch.setattr(FixedWindowThrottle, "timer", staticmethod(lambda: middle + 3600))
+    assert allowed(user)  # the next window
+    assert ThrottleCount.objects.count() == 2
+    later = datetime.fromtimestamp(middle + 4000, tz=UTC)  # the first window (and grace) ended
+    monkeypatch.setattr("django.utils.timezone.now", lambda: later)
+    assert prune_ended_throttle_windows.call() == 1
     assert ThrottleCount.objects.count() == 1
 
 
