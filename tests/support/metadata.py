@@ -13,20 +13,49 @@ import pillow_heif
 from PIL import Image, ImageCms
 from PIL.PngImagePlugin import PngInfo
 
+from media_store.imaging.icc import clean_profile
 from tests.support.images import encode
 
 LEAK = b"LEAK"
-ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+#: A device profile as littleCMS writes it (sRGB).
+SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+#: What a stored image's profile must be: the device profile rebuilt from its colour.
+ICC = clean_profile(SRGB, max_bytes=64 * 1024)
 
 
-def _padded(profile: bytes) -> bytes:
-    """``profile`` followed by personal data, its declared size grown to cover it."""
-    padded = profile + b"LEAK-ICC erin@example.com 52.52N 13.40E " * 300
-    return struct.pack(">I", len(padded)) + padded[4:]
+def _mluc(text: bytes) -> bytes:
+    utf16 = text.decode().encode("utf-16-be")
+    return b"mluc\0\0\0\0" + struct.pack(">II2s2sII", 1, 12, b"en", b"US", len(utf16), 28) + utf16
+
+
+def planted(profile: bytes) -> bytes:
+    """``profile`` with personal data in every place a profile has for it: its
+    description and copyright, a private tag, the header's maker, model, creator and
+    date fields, and after its last tag (its declared size grown to cover it)."""
+    (count,) = struct.unpack(">I", profile[128:132])
+    tags = {}
+    for index in range(count):
+        signature, offset, size = struct.unpack(
+            ">4sII", profile[132 + 12 * index : 144 + 12 * index]
+        )
+        tags[signature] = profile[offset : offset + size]
+    tags[b"desc"] = _mluc(b"LEAK-ICC-desc erin@example.com")
+    tags[b"cprt"] = _mluc(b"LEAK-ICC-cprt 52.52N 13.40E")
+    tags[b"zzzz"] = b"LEAK-ICC-private-tag erin@example.com"
+    offset = 132 + 12 * len(tags)
+    table, body = struct.pack(">I", len(tags)), b""
+    for signature, data in tags.items():
+        data += b"\0" * (-len(data) % 4)
+        table += struct.pack(">4sII", signature, offset + len(body), len(data))
+        body += data
+    header = bytearray(profile[:128])
+    header[4:8] = header[48:52] = header[52:56] = header[80:84] = b"LEAK"
+    whole = bytes(header) + table + body + b"LEAK-ICC erin@example.com 52.52N 13.40E " * 300
+    return struct.pack(">I", len(whole)) + whole[4:]
 
 
 #: What the samples carry as their colour profile; what is stored must be ``ICC``.
-PADDED_ICC = _padded(ICC)
+PADDED_ICC = planted(SRGB)
 XMP = (
     b'<x:xmpmeta xmlns:x="adobe:ns:meta/">'
     b"<dc:creator>LEAK-XMP bob@example.com</dc:creator></x:xmpmeta>"
