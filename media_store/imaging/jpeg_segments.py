@@ -8,7 +8,7 @@ are seen like any other. Only what the decoder needs is copied, by a whitelist:
 - frame headers, scan headers, Huffman, arithmetic and quantisation tables, the
   restart interval, and the entropy-coded data itself;
 - JFIF (APP0) rewritten without its thumbnail; the ICC colour profile (APP2
-  segments starting ``ICC_PROFILE``) reassembled, written again by littleCMS
+  segments starting ``ICC_PROFILE``) reassembled, rebuilt from its colorimetric tags
   (:mod:`media_store.imaging.icc`) and placed before the frame header; the Adobe colour
   transform (APP14), cut to its 12 bytes.
 
