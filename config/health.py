@@ -31,6 +31,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from config.checks import sqlite_file_on_local_disk
 from config.exceptions import CACHE_OUTAGES
 from jobs.heartbeat import worker_status
+from media_store.storage.mirror import backlog as mirror_backlog
 from media_store.storage.probes import storage_probe
 
 
@@ -71,6 +72,14 @@ def worker_check() -> CheckResult:
     return CheckResult(status.ok, status.detail)
 
 
+def mirror_check() -> CheckResult:
+    """The mirror store keeps up (see ``media_store.storage.mirror``)."""
+    try:
+        return CheckResult(*mirror_backlog())
+    except DatabaseError:
+        return CheckResult(False, "unknown: the database is unavailable")
+
+
 def cache_check() -> CheckResult:
     """A round trip to the shared cache (Redis; its client timeouts bound the wait)."""
     try:
@@ -92,6 +101,7 @@ if settings.REDIS_URL:  # the database cache is covered by the database check
 #: wait until one runs).
 ADVISORY_CHECKS: dict[str, Callable[[], CheckResult]] = {
     "worker": worker_check,
+    "mirror": mirror_check,
 }
 
 

@@ -197,12 +197,32 @@ S3 = S3Settings(
     checksums=_optional_bool("AWS_S3_CHECKSUMS"),
     direct_upload=env.str("AWS_S3_DIRECT_UPLOAD", default="") or None,
 )
+# A second store every write and delete is repeated on, in the background
+# (media_store.storage.mirror): another provider or region, the way to move stores.
+MEDIA_MIRROR_BUCKET_NAME = env.str("MEDIA_MIRROR_BUCKET_NAME", default="")
+MEDIA_MIRROR = (
+    S3Settings(
+        bucket_name=MEDIA_MIRROR_BUCKET_NAME,
+        private_bucket_name=env.str("MEDIA_MIRROR_PRIVATE_BUCKET_NAME", default="") or None,
+        access_key=env.str("MEDIA_MIRROR_ACCESS_KEY_ID", default="") or None,
+        secret_key=env.str("MEDIA_MIRROR_SECRET_ACCESS_KEY", default="") or None,
+        provider=env.str("MEDIA_MIRROR_PROVIDER", default="") or None,
+        region_name=env.str("MEDIA_MIRROR_REGION_NAME", default="") or None,
+        endpoint_url=env.str("MEDIA_MIRROR_ENDPOINT_URL", default="") or None,
+        connect_timeout=S3.connect_timeout,
+        read_timeout=S3.read_timeout,
+        max_attempts=S3.max_attempts,
+    )
+    if USE_S3 and MEDIA_MIRROR_BUCKET_NAME
+    else None
+)
 STORAGES = build_storages(
     use_s3=USE_S3,
     s3=S3,
     media_root=MEDIA_ROOT,
     private_root=PRIVATE_MEDIA_ROOT,
     static_on_s3=STATIC_ON_S3,
+    mirror=MEDIA_MIRROR,
 )
 # S3 storages build their own URLs (bucket, CDN or signed); STATIC_URL and MEDIA_URL
 # only matter for files served by this app (whitenoise, local development media).

@@ -73,6 +73,8 @@ class Rendition(models.Model):
     height = models.PositiveIntegerField()
     key = models.CharField(max_length=255, unique=True)
     size = models.PositiveBigIntegerField(default=0)
+    #: Of the stored bytes, once ready (empty for renditions made before it was kept).
+    sha256 = models.CharField(max_length=64, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
 
     class Meta:
@@ -112,3 +114,53 @@ class PendingUpload(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} upload {self.id}"
+
+
+class MirrorChange(models.Model):
+    """A write or delete of the primary store still to be repeated on the mirror.
+
+    Recorded in the transaction that records the write (or the row's deletion), so a
+    committed change is never forgotten, and done by the background worker
+    (:func:`media_store.storage.mirror.sync_mirror`); what is here is the mirror's
+    backlog. A change the mirror refused waits until ``not_before`` to be tried again.
+    """
+
+    class Action(models.TextChoices):
+        COPY = "copy", "Copy"
+        DELETE = "delete", "Delete"
+
+    visibility = models.CharField(max_length=10, choices=StoredFile.Visibility.choices)
+    key = models.CharField(max_length=255)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveIntegerField(default=0)
+    not_before = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["not_before"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.visibility}/{self.key}"
+
+
+class CopiedObject(models.Model):
+    """``manage.py media_migrate``'s checkpoint: an object copied to ``target`` (a store
+    named by endpoint and bucket) and verified there, or being copied (``done`` off)."""
+
+    target = models.CharField(max_length=255)
+    visibility = models.CharField(max_length=10, choices=StoredFile.Visibility.choices)
+    key = models.CharField(max_length=255)
+    done = models.BooleanField(default=False)
+    copied_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["target", "visibility", "key"], name="one_checkpoint_per_object"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.visibility}/{self.key} -> {self.target}"

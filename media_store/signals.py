@@ -13,18 +13,21 @@ from django.db import models
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
-from .models import Rendition, StoredFile
+from .models import MirrorChange, Rendition, StoredFile
+from .storage import mirror
 from .tasks import delete_objects_later
 
 
 @receiver(post_delete, sender=StoredFile)
 def _delete_object_after_commit(sender: type, instance: StoredFile, **_: Any) -> None:
     delete_objects_later(instance.visibility, [instance.key])
+    mirror.record(instance.visibility, [instance.key], MirrorChange.Action.DELETE)
 
 
 @receiver(post_delete, sender=Rendition)
 def _delete_rendition_after_commit(sender: type, instance: Rendition, **_: Any) -> None:
     delete_objects_later(instance.file.visibility, [instance.key])
+    mirror.record(instance.file.visibility, [instance.key], MirrorChange.Action.DELETE)
 
 
 def delete_stored_files_with(model: type[models.Model], *field_names: str) -> None:

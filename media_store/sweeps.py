@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from jobs.tasks import background_task
+from media_store.storage import mirror
 from media_store.storage.inventory import find_orphans
 from media_store.storage.objects import delete_object
 from media_store.uploads.direct import forget_expired_uploads
@@ -50,3 +51,10 @@ def requeue_stuck_renditions() -> int:
     for stored in stuck:
         make_renditions_later(stored)
     return len(stuck)
+
+
+@background_task(every=timedelta(minutes=5))
+def sweep_mirror_backlog() -> int:
+    """Repeat on the mirror what is still waiting (after an outage longer than the
+    retries of its own tasks); nothing to do without a mirror."""
+    return mirror.sync_mirror()

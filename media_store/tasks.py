@@ -15,10 +15,11 @@ from django.utils import timezone
 
 from jobs.tasks import background_task, defer
 from media_store.imaging.renditions import RenditionData, make_renditions
+from media_store.storage import mirror
 from media_store.storage.objects import ObjectMissing, delete_object, download, write_object
 
 from .errors import StorageUnavailable
-from .models import Rendition, StoredFile
+from .models import MirrorChange, Rendition, StoredFile
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +53,13 @@ def store_rendition(stored: StoredFile, rendition: Rendition, data: RenditionDat
         wrote = True
     except FileExistsError:  # another run wrote the same bytes first
         wrote = False
-    marked = still_pending.update(state=Rendition.State.READY, size=data.content.size)
+    marked = still_pending.update(
+        state=Rendition.State.READY, size=data.content.size, sha256=data.content.sha256
+    )
     if wrote and not Rendition.objects.filter(pk=rendition.pk).exists():
         delete_object(stored.visibility, rendition.key)  # its image was deleted meanwhile
+    elif marked:
+        mirror.record(stored.visibility, [rendition.key], MirrorChange.Action.COPY)
     return marked
 
 
@@ -125,3 +130,14 @@ def delete_objects_later(
         defer(task, visibility, list(keys))
     except DatabaseError as exc:  # nowhere to queue it: the orphan sweep will find them
         logger.error("could not queue the delete of %s %s: %s", visibility, keys, exc)
+
+
+@background_task(retry_on=(StorageUnavailable,), max_attempts=DELETE_ATTEMPTS)
+def sync_mirror_now() -> int:
+    """Repeat the mirror's backlog on it (retried while either store is down, about as
+    long as deletes; the periodic sweep takes over after that)."""
+    return mirror.sync_mirror()
+
+
+def sync_mirror_later() -> None:
+    defer(sync_mirror_now)

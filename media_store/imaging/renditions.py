@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ def _renditions(content: File, widths: Iterable[int]) -> list[RenditionData]:
         current.save(buffer, format=RENDITION_FORMAT, **RENDITION_SAVE_OPTIONS)
         rendition = ContentFile(buffer.getvalue())
         rendition.content_type = FORMATS[RENDITION_FORMAT].content_type
+        rendition.sha256 = hashlib.sha256(rendition.file.getbuffer()).hexdigest()
         results.append(RenditionData(width, height, rendition))
     results.reverse()
     return results

@@ -155,8 +155,28 @@ def build_storages(
     media_root: Path,
     private_root: Path,
     static_on_s3: bool = True,
+    mirror: S3Settings | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Return a complete ``STORAGES`` dict."""
+    """Return a complete ``STORAGES`` dict (with the mirror's two aliases when ``mirror``
+    is given: :mod:`media_store.storage.mirror`)."""
+    built = _primary_storages(
+        use_s3=use_s3, s3=s3, media_root=media_root, private_root=private_root,
+        static_on_s3=static_on_s3,
+    )  # fmt: skip
+    if mirror is not None:
+        public, private = _s3_aliases(mirror.resolved())
+        built["mirror-public"], built["mirror-private"] = public, private
+    return built
+
+
+def _primary_storages(
+    *,
+    use_s3: bool,
+    s3: S3Settings | None,
+    media_root: Path,
+    private_root: Path,
+    static_on_s3: bool,
+) -> dict[str, dict[str, Any]]:
     if not use_s3:
         return {
             PUBLIC_ALIAS: {
@@ -174,6 +194,21 @@ def build_storages(
     if s3 is None:
         raise ValueError("use_s3=True needs S3 settings")
     s3 = s3.resolved()
+    public, private = _s3_aliases(s3)
+    if static_on_s3:
+        static_options = s3_options(s3, location=STATIC_LOCATION)
+        static_options["custom_domain"] = s3.custom_domain
+        staticfiles = {
+            "BACKEND": "storages.backends.s3boto3.S3StaticStorage",
+            "OPTIONS": static_options,
+        }
+    else:
+        staticfiles = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
+    return {PUBLIC_ALIAS: public, PRIVATE_ALIAS: private, "staticfiles": staticfiles}
+
+
+def _s3_aliases(s3: S3Settings) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The public and private aliases of one (resolved) S3 configuration."""
     writes = {
         "file_overwrite": False,
         "provider": s3.provider,
@@ -185,23 +220,7 @@ def build_storages(
     public.update({"custom_domain": s3.custom_domain, **writes})
     private = s3_options(s3, location=PRIVATE_LOCATION, bucket_name=s3.private_bucket_name)
     private.update({"querystring_expire": s3.signed_url_expire, **writes})
-    if static_on_s3:
-        static_options = s3_options(s3, location=STATIC_LOCATION)
-        static_options["custom_domain"] = s3.custom_domain
-        staticfiles = {
-            "BACKEND": "storages.backends.s3boto3.S3StaticStorage",
-            "OPTIONS": static_options,
-        }
-    else:
-        staticfiles = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
-    return {
-        PUBLIC_ALIAS: {
-            "BACKEND": "media_store.storage.backends.PublicS3Storage",
-            "OPTIONS": public,
-        },
-        PRIVATE_ALIAS: {
-            "BACKEND": "media_store.storage.backends.PrivateS3Storage",
-            "OPTIONS": private,
-        },
-        "staticfiles": staticfiles,
-    }
+    return (
+        {"BACKEND": "media_store.storage.backends.PublicS3Storage", "OPTIONS": public},
+        {"BACKEND": "media_store.storage.backends.PrivateS3Storage", "OPTIONS": private},
+    )

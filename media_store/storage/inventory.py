@@ -41,6 +41,28 @@ def iter_objects(storage: Storage) -> Iterator[ObjectInfo]:
         raise TypeError(f"cannot list {type(storage).__name__}")
 
 
+@dataclass(frozen=True)
+class Item:
+    """An object a row references, with what the row says of it."""
+
+    visibility: str
+    key: str
+    size: int
+    sha256: str  # empty for renditions made before their hash was kept
+
+
+def referenced_objects() -> Iterator[Item]:
+    """Every object the rows say must exist: originals, and renditions that are ready."""
+    files = StoredFile.objects.values_list("visibility", "key", "size", "sha256")
+    for visibility, key, size, sha256 in files.iterator():
+        yield Item(visibility, key, size, sha256)
+    ready = Rendition.objects.filter(state=Rendition.State.READY).values_list(
+        "file__visibility", "key", "size", "sha256"
+    )
+    for visibility, key, size, sha256 in ready.iterator():
+        yield Item(visibility, key, size, sha256)
+
+
 def storages_by_visibility() -> Iterator[tuple[str, Storage]]:
     for visibility in StoredFile.Visibility.values:
         yield visibility, storage_for(visibility)

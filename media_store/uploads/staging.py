@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from media_store.errors import StorageUnavailable
 from media_store.imaging.prepare import PreparedImage
 from media_store.imaging.renditions import rendition_key, rendition_sizes
-from media_store.models import Rendition, StoredFile
+from media_store.models import MirrorChange, Rendition, StoredFile
+from media_store.storage import mirror
 from media_store.storage.objects import write_object
 from media_store.tasks import delete_if_it_lands, delete_now_or_later, make_renditions_later
 
@@ -41,6 +42,7 @@ class StagedFile:
         queued with this transaction, so a committed image always gets its renditions.
         """
         self.file.save()
+        mirror.record(self.file.visibility, [self.file.key], MirrorChange.Action.COPY)
         sizes = rendition_sizes(self.file.width, self.file.height, self.rendition_widths)
         if sizes:
             Rendition.objects.bulk_create(

@@ -16,6 +16,8 @@ from django.core.management.base import BaseCommand, CommandError
 from media_store.checks import ephemeral_platform
 from media_store.models import StoredFile, storage_for
 from media_store.storage.diagnosis import diagnose
+from media_store.storage.mirror import backlog as mirror_backlog
+from media_store.storage.mirror import mirror_for
 from media_store.storage.providers import get_provider
 from media_store.storage.s3 import is_s3, s3_error_code, s3_key
 from media_store.uploads.direct import Grant, grant_for
@@ -122,6 +124,16 @@ class Command(BaseCommand):
             else:
                 self.stdout.write(
                     self.style.SUCCESS(f"ok   {name}") + (f" ({detail})" if detail else "")
+                )
+        if mirror_for(StoredFile.Visibility.PUBLIC) is not None:
+            in_sync, backlog = mirror_backlog()
+            if in_sync:
+                self.stdout.write(self.style.SUCCESS("ok   mirror") + f" ({backlog})")
+            else:
+                warnings += 1
+                self.stdout.write(self.style.WARNING(f"WARN mirror: {backlog}"))
+                self.stdout.write(
+                    "     fix: check the mirror store (MEDIA_MIRROR_*) and the worker"
                 )
         for problem in run_checks(tags=["durability"], include_deployment_checks=True):
             if problem.is_serious():  # the rows that point at the objects must survive too

@@ -1,0 +1,192 @@
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import IntegrityError
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
+from media_store.errors import ObjectExists, StoreError
+from media_store.models import CopiedObject, StoredFile, storage_for
+from media_store.storage.copying import CopyMismatch, copy_object, object_sha256
+from media_store.storage.inventory import Item, referenced_objects
+from media_store.storage.mirror import mirror_for
+from media_store.storage.objects import ObjectMissing
+from media_store.storage.s3 import is_s3
+
+
+def store_label(storage: Any) -> str:
+    return f"{storage.endpoint_url or 'aws'}/{storage.bucket_name}"
+
+
+class RateLimit:
+    """At most ``per_second`` starts per second, across threads (0: no limit)."""
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1 / per_second if per_second else 0.0
+        self.next = time.monotonic()
+        self.lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self.lock:
+            now = time.monotonic()
+            start = max(now, self.next)
+            self.next = start + self.interval
+        time.sleep(max(0.0, start - now))
+
+
+class Command(BaseCommand):
+    help = (
+        "Copy every object the database references (public and private, every rendition) "
+        "from the primary store to the mirror (MEDIA_MIRROR_*), streamed, a few at a time, "
+        "each verified against the SHA-256 its row holds. Resumable: a checkpoint in the "
+        "database records what is done, so a second run (after a crash, or kill -9) copies "
+        "only what is missing. The store copies by itself when both are on one store. "
+        "Database work stays in the main thread; the threads only talk to the stores."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--dry-run", action="store_true", help="Only count what to copy.")
+        parser.add_argument("--jobs", type=int, default=4, help="Copies at once (default 4).")
+        parser.add_argument(
+            "--max-rate", type=float, default=0, help="Objects started per second (0: no limit)."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if mirror_for(StoredFile.Visibility.PUBLIC) is None:
+            raise CommandError(
+                "No mirror is configured: set MEDIA_MIRROR_BUCKET_NAME and the other "
+                "MEDIA_MIRROR_* variables (KOYEB_S3_SETUP.md, moving stores)."
+            )
+        if not is_s3(storage_for(StoredFile.Visibility.PUBLIC)):
+            raise CommandError("USE_S3 is off: there is no primary store to copy from.")
+        target = {v: store_label(mirror_for(v)) for v in StoredFile.Visibility.values}
+        done = {
+            (visibility, key)
+            for visibility, key in CopiedObject.objects.filter(
+                done=True, target__in=target.values()
+            ).values_list("visibility", "key")
+        }
+        started = {
+            (visibility, key)
+            for visibility, key in CopiedObject.objects.filter(
+                done=False, target__in=target.values()
+            ).values_list("visibility", "key")
+        }
+        todo = [item for item in referenced_objects() if (item.visibility, item.key) not in done]
+        self.stdout.write(
+            f"{len(todo)} object(s) to copy, {len(done)} already copied (checkpoint)."
+        )
+        if options["dry_run"] or not todo:
+            return
+        counts = {"copied": 0, "already there": 0, "failed": 0, "bytes": 0}
+        limit = RateLimit(options["max_rate"])
+        # Rich draws the bar (rate and time left) on a terminal, and plain lines elsewhere.
+        console = Console(file=getattr(self.stderr, "_out", self.stderr), width=100)
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[rate]:.1f} objects/s"),
+            TimeRemainingColumn(),
+        )
+        started_at = time.monotonic()
+        with (
+            Progress(*columns, console=console, refresh_per_second=2) as progress,
+            ThreadPoolExecutor(max_workers=max(1, options["jobs"])) as pool,
+        ):
+            bar = progress.add_task("copying", total=len(todo), rate=0.0)
+            pending: dict[Future, CopiedObject] = {}  # each copy, and its checkpoint
+            for item in todo:
+                limit.wait()
+                checkpoint = self._checkpoint(item, target[item.visibility])
+                resume = (item.visibility, item.key) in started
+                pending[pool.submit(self._copy, item, resume)] = checkpoint
+                if len(pending) >= 2 * options["jobs"]:  # bounded: never all queued at once
+                    pending = self._collect(pending, counts, progress, bar, started_at)
+            while pending:
+                pending = self._collect(pending, counts, progress, bar, started_at)
+        self.stdout.write(
+            f"{counts['copied']} copied ({counts['bytes']:,} bytes), {counts['already there']} "
+            f"already there (verified), {counts['failed']} failed."
+        )
+        if counts["failed"]:
+            raise CommandError("some objects were not copied (see above); run again to retry")
+
+    def _collect(
+        self,
+        pending: dict[Future, CopiedObject],
+        counts: dict,
+        progress: Progress,
+        bar: Any,
+        started: float,
+    ) -> dict[Future, CopiedObject]:
+        """Wait for a copy to end; check it off (here, in the main thread) when it worked."""
+        finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for future in finished:
+            checkpoint = pending.pop(future)
+            outcome, size = future.result()
+            if outcome != "failed":
+                checkpoint.done = True
+                checkpoint.save(update_fields=["done", "copied_at"])
+            counts[outcome] += 1
+            counts["bytes"] += size
+            done = counts["copied"] + counts["already there"] + counts["failed"]
+            progress.update(bar, advance=1, rate=done / max(time.monotonic() - started, 1e-6))
+        return pending
+
+    def _copy(self, item: Item, resume: bool) -> tuple[str, int]:
+        """Copy one object, verified (in a worker thread: store requests only); never raises."""
+        source, mirror = storage_for(item.visibility), mirror_for(item.visibility)
+        try:
+            if resume and self._already_there(mirror, item):
+                return "already there", 0
+            copied = copy_object(source, mirror, item.key, sha256=item.sha256)
+        except (ObjectMissing, CopyMismatch, ObjectExists, StoreError) as exc:
+            self.stderr.write(f"{item.visibility}/{item.key}: {_reason(exc)}")
+            return "failed", 0
+        return ("already there" if copied.already_there else "copied"), copied.size
+
+    @staticmethod
+    def _checkpoint(item: Item, target: str) -> CopiedObject:
+        """Note the copy as under way before it starts (a run killed now resumes it)."""
+        try:
+            checkpoint, _ = CopiedObject.objects.get_or_create(
+                target=target, visibility=item.visibility, key=item.key
+            )
+        except IntegrityError:  # another run took it first
+            checkpoint = CopiedObject.objects.get(
+                target=target, visibility=item.visibility, key=item.key
+            )
+        return checkpoint
+
+    @staticmethod
+    def _already_there(mirror: Any, item: Item) -> bool:
+        """A copy under way when the last run stopped: is it on the mirror, whole?"""
+        try:
+            digest, _ = object_sha256(mirror, item.key)
+        except (ObjectMissing, StoreError):  # not there (or unreadable): copy it again
+            return False
+        return not item.sha256 or digest == item.sha256
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ObjectMissing):
+        return "missing from the primary store (manage.py media_verify)"
+    if isinstance(exc, ObjectExists):
+        return "the mirror holds other bytes under this key; left alone"
+    return str(exc)

@@ -1,0 +1,177 @@
+"""A mirror store follows the primary: writes and deletes repeated in the background.
+
+The primary is a bucket on the Ceph gateway; the mirror is another provider (an R2
+emulator in front of the same gateway: another endpoint, so every copy streams through
+us and is verified), or a bucket on the same gateway (the store copies by itself).
+"""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from media_store.models import MirrorChange, Rendition
+from media_store.sweeps import sweep_mirror_backlog
+from tests.support.clients import client_for
+from tests.support.images import image_bytes, upload
+from tests.support.providers import emulated_store
+from tests.support.s3 import storages_for
+from tests.support.tasks import drain
+from tests.support.tcp_proxy import TcpProxy
+
+pytestmark = [pytest.mark.s3, pytest.mark.django_db]
+
+SERVED = ("ContentType", "CacheControl", "ContentDisposition")
+
+
+@pytest.fixture
+def mirror(s3, s3_server, settings, tmp_path):
+    """The primary (``s3``) with an R2 store as its mirror (two buckets, as on R2)."""
+    with emulated_store(s3_server, "r2") as store:
+        settings.STORAGES = storages_for(s3.s3_settings(), tmp_path) | _mirror_aliases(
+            store.s3_settings(), tmp_path
+        )
+        yield store
+
+
+def _mirror_aliases(mirror_settings, tmp_path) -> dict:
+    from media_store.storage.config import build_storages
+
+    built = build_storages(
+        use_s3=True, s3=mirror_settings, media_root=tmp_path, private_root=tmp_path,
+        mirror=mirror_settings,
+    )  # fmt: skip
+    return {alias: built[alias] for alias in ("mirror-public", "mirror-private")}
+
+
+def head(client, bucket: str, key: str) -> dict:
+    return client.head_object(Bucket=bucket, Key=key)
+
+
+def body(client, bucket: str, key: str) -> bytes:
+    return client.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def add_product(staff):
+    response = client_for(staff).post(
+        "/api/core/products/",
+        {
+            "name": "Mug",
+            "price": "3.00",
+            "image": upload("mug.jpg", image_bytes("JPEG", (900, 600))),
+        },
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def test_writes_and_deletes_follow_on_the_mirror_byte_for_byte(mirror, s3, staff, user, product):
+    created = add_product(staff)
+    order = client_for(user).post(
+        "/api/core/orders/",
+        {"lines": json.dumps([{"product": product.pk, "quantity": 1}]), "images": [upload()]},
+        format="multipart",
+    )
+    assert order.status_code == 201
+    drain()  # renditions, then the mirror's copies
+    client = s3.server.client()
+    primary = sorted(s3.keys())
+    assert len(primary) == 4  # product image, two renditions, the order image
+    for key in primary:
+        bucket = mirror.private if key.startswith("private/") else mirror.bucket
+        assert body(client, bucket, key) == body(client, s3.bucket, key), key
+        there, here = head(client, bucket, key), head(client, s3.bucket, key)
+        assert {h: there.get(h) for h in SERVED} == {h: here.get(h) for h in SERVED}, key
+    assert MirrorChange.objects.count() == 0
+    assert Rendition.objects.exclude(sha256="").count() == 2  # renditions keep their hash
+
+    assert client_for(staff).delete(f"/api/core/products/{created['id']}/").status_code == 204
+    drain()
+    assert mirror.keys(mirror.bucket, "media/") == []
+    assert len(mirror.keys(mirror.private, "private/")) == 1  # the order's image stays
+
+
+def test_a_mirror_outage_never_fails_an_upload_and_its_backlog_drains(
+    s3, s3_server, settings, tmp_path, staff, client
+):
+    with emulated_store(s3_server, "generic") as store:
+        proxy = TcpProxy(store.emulator.port)
+        try:
+            settings.STORAGES = storages_for(s3.s3_settings(), tmp_path) | _mirror_aliases(
+                store.s3_settings(endpoint_url=proxy.url), tmp_path
+            )
+            proxy.set_mode("reset")  # the mirror is down
+            for _ in range(3):
+                add_product(staff)
+            drain()
+            assert MirrorChange.objects.count() == 9  # 3 originals, 6 renditions waiting
+            settings.HEALTH_DETAILS_TOKEN = "ops"
+            ready = client.get("/readyz", HTTP_AUTHORIZATION="Bearer ops").json()
+            assert (
+                ready["status"] == "ok"
+                and "9 change(s) waiting" in (ready["checks"]["mirror"]["detail"])
+            )
+            proxy.set_mode("pass")  # back
+            assert sweep_mirror_backlog.call() == 9
+            assert MirrorChange.objects.count() == 0
+            assert sorted(store.keys(store.bucket, "media/")) == sorted(s3.keys("media/"))
+        finally:
+            proxy.close()
+
+
+def test_on_one_store_the_store_copies_by_itself(s3, s3_server, settings, tmp_path, staff):
+    other = s3_server.new_bucket()
+    try:
+        settings.STORAGES = storages_for(s3.s3_settings(), tmp_path) | _mirror_aliases(
+            s3.s3_settings(bucket_name=other), tmp_path
+        )
+        add_product(staff)
+        drain()
+        assert sorted(s3_server.keys(other)) == sorted(s3.keys())
+    finally:
+        s3_server.drop_bucket(other)
+
+
+def test_migrate_copies_what_the_rows_reference_and_verify_finds_and_repairs(
+    s3, s3_server, settings, tmp_path, staff
+):
+    for _ in range(2):
+        add_product(staff)
+    drain()  # renditions (no mirror yet: nothing recorded)
+    with emulated_store(s3_server, "b2") as store:
+        settings.STORAGES = storages_for(s3.s3_settings(), tmp_path) | _mirror_aliases(
+            store.s3_settings(), tmp_path
+        )
+        out, err = StringIO(), StringIO()
+        call_command("media_migrate", "--dry-run", stdout=out, stderr=err)
+        assert "6 object(s) to copy" in out.getvalue()
+        call_command("media_migrate", "--jobs", "3", stdout=out, stderr=err)
+        assert "6 copied" in out.getvalue()
+        assert "copying" in err.getvalue()  # the progress bar
+        again = StringIO()
+        call_command("media_migrate", stdout=again, stderr=StringIO())
+        assert "0 object(s) to copy, 6 already copied" in again.getvalue()
+        clean = StringIO()
+        call_command("media_verify", "--store", "mirror", stdout=clean)
+        assert "6 object(s) checked, 0 missing or damaged, 0 no row references" in clean.getvalue()
+
+        lost = sorted(s3.keys("media/"))[:2]
+        client = s3.server.client()
+        originals = {key: body(client, s3.bucket, key) for key in lost}
+        client.delete_object(Bucket=s3.bucket, Key=lost[0])
+        client.put_object(Bucket=s3.bucket, Key=lost[1], Body=b"rotten")
+        found = StringIO()
+        with pytest.raises(CommandError):
+            call_command("media_verify", stdout=found)
+        assert f"missing        public  {lost[0].removeprefix('media/')}" in found.getvalue()
+        assert "wrong size" in found.getvalue()
+        repaired = StringIO()
+        call_command("media_verify", "--repair-from", "mirror", stdout=repaired)
+        assert "2 of 2 restored from the mirror" in repaired.getvalue()
+        assert {key: body(client, s3.bucket, key) for key in lost} == originals
+        call_command("media_verify", stdout=StringIO())  # clean again
