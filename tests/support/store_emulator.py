@@ -285,6 +285,8 @@ class StoreEmulator:
         self.profile = profile
         self.rules = list(PROFILES[profile])
         self.refused: list[tuple[str, Refusal]] = []
+        #: Every request passed on to the gateway, as (method, path).
+        self.forwarded: list[tuple[str, str]] = []
         self.store = Store()
         self._lock = threading.Lock()
         self._listener = _listen()
@@ -354,6 +356,8 @@ class StoreEmulator:
                 if refusal is not None:
                     _send_refusal(client, refusal)
                     continue
+                with self._lock:
+                    self.forwarded.append((method, request.path))
                 if upstream is None:
                     upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
                     upstream_reader = upstream.makefile("rb")
