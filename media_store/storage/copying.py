@@ -25,7 +25,7 @@ from media_store.errors import ObjectExists
 
 from .diagnosis import STORE_FAILURES, store_error
 from .objects import CHUNK, SPOOL_IN_MEMORY, ObjectMissing
-from .s3 import NOT_FOUND_CODES, base64_digest, s3_error_code, s3_key
+from .s3 import NO_SUCH_OBJECT, base64_digest, s3_error_code, s3_key
 
 #: Headers an object is served with, kept by every copy.
 SERVED_HEADERS = ("ContentType", "CacheControl", "ContentDisposition")
@@ -66,33 +66,33 @@ def copy_object(source: Any, target: Any, key: str, *, sha256: str = "") -> Copi
     the target holds other bytes under the key, and the store errors of
     :func:`~media_store.storage.diagnosis.store_error` when a store fails.
     """
-    try:
+    with _store_errors(key, "copy"):
         if same_store(source, target):
             return _server_side(source, target, key, sha256)
         with _fetch(source, key) as (body, digest, size, served):
             if sha256 and digest != sha256:
                 raise CopyMismatch(key, sha256, digest)
             return _put(target, key, body, digest, size, served)
-    except ClientError as exc:
-        if s3_error_code(exc) in NOT_FOUND_CODES:
-            raise ObjectMissing(key) from exc
-        raise store_error(exc, what=f"the copy of {key}") from exc
-    except STORE_FAILURES as exc:
-        raise store_error(exc, what=f"the copy of {key}") from exc
 
 
 def object_sha256(storage: Any, key: str) -> tuple[str, int]:
     """The SHA-256 and size of what ``storage`` holds under ``key`` (read in full);
     raises :class:`ObjectMissing` and the store errors as :func:`copy_object` does."""
+    with _store_errors(key, "read"), _fetch(storage, key) as (_, digest, size, _served):
+        return digest, size
+
+
+@contextmanager
+def _store_errors(key: str, doing: str) -> Iterator[None]:
+    """A missing object as :class:`ObjectMissing`, any other store failure as ours."""
     try:
-        with _fetch(storage, key) as (_, digest, size, _served):
-            return digest, size
+        yield
     except ClientError as exc:
-        if s3_error_code(exc) in NOT_FOUND_CODES:
+        if s3_error_code(exc) in NO_SUCH_OBJECT:
             raise ObjectMissing(key) from exc
-        raise store_error(exc, what=f"the read of {key}") from exc
+        raise store_error(exc, what=f"the {doing} of {key}") from exc
     except STORE_FAILURES as exc:
-        raise store_error(exc, what=f"the read of {key}") from exc
+        raise store_error(exc, what=f"the {doing} of {key}") from exc
 
 
 @contextmanager

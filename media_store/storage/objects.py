@@ -14,7 +14,7 @@ from media_store.models import storage_for
 
 from .breaker import store_writes
 from .diagnosis import STORE_FAILURES, store_error
-from .s3 import NOT_FOUND_CODES, is_s3, s3_error_code, s3_key
+from .s3 import NO_SUCH_OBJECT, is_s3, s3_error_code, s3_key
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def download(visibility: str, key: str, *, max_bytes: int | None = None) -> IO[b
     except BaseException as exc:
         spool.close()
         if isinstance(exc, FileNotFoundError) or (
-            isinstance(exc, ClientError) and s3_error_code(exc) in NOT_FOUND_CODES
+            isinstance(exc, ClientError) and s3_error_code(exc) in NO_SUCH_OBJECT
         ):
             raise ObjectMissing(key) from exc
         if isinstance(exc, (*STORE_FAILURES, OSError)):

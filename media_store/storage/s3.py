@@ -13,6 +13,8 @@ from django.core.files.storage import Storage
 
 #: Error codes S3-compatible stores use for a missing object or bucket.
 NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchBucket"})
+#: Those that mean the object is missing (a missing bucket is a misconfiguration).
+NO_SUCH_OBJECT = NOT_FOUND_CODES - {"NoSuchBucket"}
 
 
 def base64_digest(hex_digest: str) -> str:

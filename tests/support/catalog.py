@@ -27,3 +27,17 @@ def make_catalog(count: int, *, rendition_widths: Sequence[int] = ()) -> None:
             for w in rendition_widths
         )
         Product.objects.create(name=f"P{n}", slug=f"p{n}", price=Decimal("1.00"), image=image)
+
+
+def post_product_with_image(staff, size: tuple[int, int] = (900, 600)):
+    """A product with a JPEG image, created through the API by ``staff`` (201 asserted)."""
+    from tests.support.clients import client_for
+    from tests.support.images import image_bytes, upload
+
+    response = client_for(staff).post(
+        "/api/core/products/",
+        {"name": "Mug", "price": "3.00", "image": upload("mug.jpg", image_bytes("JPEG", size))},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+    return response

@@ -14,8 +14,7 @@ from media_store.models import StoredFile
 from media_store.storage.backends import PublicS3Storage
 from media_store.storage.config import S3Settings, s3_options
 from media_store.storage.objects import write_object
-from tests.support.clients import client_for
-from tests.support.images import image_bytes, upload
+from tests.support.catalog import post_product_with_image
 from tests.support.s3 import storages_for
 from tests.support.tcp_proxy import TcpProxy
 
@@ -164,12 +163,7 @@ def test_over_tls_an_upload_is_hashed_once_and_the_store_gets_that_hash(
 ):
     _over_tls(s3, settings, tmp_path, monkeypatch, checksums=True)  # as for AWS S3
     sent = _sent_puts(storages["default"])
-    response = client_for(staff).post(
-        "/api/core/products/",
-        {"name": "Mug", "price": "3.00", "image": upload("mug.jpg", image_bytes("JPEG"))},
-        format="multipart",
-    )
-    assert response.status_code == 201, response.content
+    post_product_with_image(staff, (64, 48))
     stored = StoredFile.objects.get()
     [headers] = sent
     assert headers["X-Amz-Content-SHA256"] == "UNSIGNED-PAYLOAD"  # no second pass for the signature
@@ -211,12 +205,7 @@ def test_without_the_checksum_header_our_sha256_is_the_signed_payload_hash(
     signature covers, and it is the SHA-256 we made with the bytes: not computed again."""
     _over_tls(s3, settings, tmp_path, monkeypatch, checksums=False)
     sent = _sent_puts(storages["default"])
-    response = client_for(staff).post(
-        "/api/core/products/",
-        {"name": "Mug", "price": "3.00", "image": upload("mug.jpg", image_bytes("JPEG"))},
-        format="multipart",
-    )
-    assert response.status_code == 201, response.content
+    post_product_with_image(staff, (64, 48))
     stored = StoredFile.objects.get()
     [headers] = sent
     assert not any(name.lower().startswith("x-amz-checksum") for name in headers)

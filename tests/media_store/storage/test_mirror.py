@@ -16,8 +16,9 @@ from django.core.management.base import CommandError
 
 from media_store.models import MirrorChange, Rendition
 from media_store.sweeps import sweep_mirror_backlog
+from tests.support.catalog import post_product_with_image
 from tests.support.clients import client_for
-from tests.support.images import image_bytes, upload
+from tests.support.images import upload
 from tests.support.providers import emulated_store
 from tests.support.s3 import storages_for
 from tests.support.tasks import drain
@@ -57,17 +58,7 @@ def body(client, bucket: str, key: str) -> bytes:
 
 
 def add_product(staff):
-    response = client_for(staff).post(
-        "/api/core/products/",
-        {
-            "name": "Mug",
-            "price": "3.00",
-            "image": upload("mug.jpg", image_bytes("JPEG", (900, 600))),
-        },
-        format="multipart",
-    )
-    assert response.status_code == 201, response.content
-    return response.json()
+    return post_product_with_image(staff).json()
 
 
 def test_writes_and_deletes_follow_on_the_mirror_byte_for_byte(mirror, s3, staff, user, product):

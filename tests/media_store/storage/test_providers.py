@@ -17,6 +17,7 @@ from django.core.management import call_command
 from core.models import Order, Product
 from media_store.models import Rendition, StoredFile
 from media_store.storage.providers import PROVIDERS
+from tests.support.catalog import post_product_with_image
 from tests.support.clients import client_for
 from tests.support.direct import issue, send
 from tests.support.http import fetch
@@ -91,17 +92,7 @@ def test_storage_check_passes(store):
 
 def test_product_upload_renditions_and_delete(store, staff):
     set_up(store)
-    response = client_for(staff).post(
-        "/api/core/products/",
-        {
-            "name": "Mug",
-            "price": "3.00",
-            "image": upload("mug.jpg", image_bytes("JPEG", (900, 600))),
-        },
-        format="multipart",
-    )
-    assert response.status_code == 201, response.content
-    image = response.json()["image"]
+    image = post_product_with_image(staff).json()["image"]
     assert fetch(image["url"]).status == 200  # public, anonymously
     assert drain() >= 1
     ready = Rendition.objects.filter(state=Rendition.State.READY)
