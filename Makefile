@@ -32,8 +32,10 @@ s3-up:
 s3-down:
 	$(CEPH) stop
 
-# Local Ceph gateway on 127.0.0.1:7480, bucket "shop-dev".
+# Local Ceph gateway on 127.0.0.1:7480, bucket "shop-dev", and a database of its own
+# (db-s3.sqlite3): rows of `make run` point at local files, these at the bucket.
 S3_DEV_ENV := $(DEV_ENV) USE_S3=True AWS_STORAGE_BUCKET_NAME=shop-dev AWS_S3_PROVIDER=ceph \
+  DATABASE_URL=sqlite:///db-s3.sqlite3 \
   AWS_S3_ENDPOINT_URL=http://127.0.0.1:7480 AWS_ACCESS_KEY_ID=shoptestaccesskey \
   AWS_SECRET_ACCESS_KEY=shoptestsecretkey0000000000000000000000 \
   STATIC_ON_S3=False CORS_ALLOWED_ORIGINS=http://127.0.0.1:$(PORT),http://localhost:$(PORT)

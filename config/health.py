@@ -31,7 +31,9 @@ from rest_framework.exceptions import AuthenticationFailed
 from config.checks import sqlite_file_on_local_disk
 from config.exceptions import CACHE_OUTAGES
 from jobs.heartbeat import worker_status
+from media_store.models import StoredFile
 from media_store.storage.mirror import backlog as mirror_backlog
+from media_store.storage.mirror import mirror_for
 from media_store.storage.probes import storage_probe
 
 
@@ -72,8 +74,10 @@ def worker_check() -> CheckResult:
     return CheckResult(status.ok, status.detail)
 
 
-def mirror_check() -> CheckResult:
-    """The mirror store keeps up (see ``media_store.storage.mirror``)."""
+def mirror_check() -> CheckResult | None:
+    """The mirror store keeps up (see ``media_store.storage.mirror``); None without one."""
+    if mirror_for(StoredFile.Visibility.PUBLIC) is None:
+        return None
     try:
         return CheckResult(*mirror_backlog())
     except DatabaseError:
@@ -99,7 +103,7 @@ if settings.REDIS_URL:  # the database cache is covered by the database check
 #: Reported with the details, never a reason to take this instance out of rotation:
 #: without a worker the app still serves and accepts uploads (renditions and clean-up
 #: wait until one runs).
-ADVISORY_CHECKS: dict[str, Callable[[], CheckResult]] = {
+ADVISORY_CHECKS: dict[str, Callable[[], CheckResult | None]] = {
     "worker": worker_check,
     "mirror": mirror_check,
 }
@@ -117,7 +121,8 @@ def readyz(request: HttpRequest) -> JsonResponse:
     ready = all(result.ok for result in results.values())
     body: dict[str, object] = {"status": "ok" if ready else "unavailable"}
     if may_see_details(request):
-        results |= {name: check() for name, check in ADVISORY_CHECKS.items()}
+        advisory = {name: check() for name, check in ADVISORY_CHECKS.items()}
+        results |= {name: result for name, result in advisory.items() if result is not None}
         body["checks"] = {
             name: {"ok": result.ok, "detail": result.detail} for name, result in results.items()
         }

@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "config.slashes.ApiTrailingSlashMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -268,7 +269,7 @@ JOBS_RESULT_RETENTION_DAYS = _from_env(JOBS_DEFAULTS, "JOBS_RESULT_RETENTION_DAY
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an unauthenticated API request is told so with 401 + WWW-Authenticate.
-        "knox.auth.TokenAuthentication",
+        "core.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PARSER_CLASSES": [
@@ -334,6 +335,8 @@ AXES_CLIENT_IP_CALLABLE = "core.accounts.client_ip"
 REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT  # the throttles' anonymous clients
 
 # --- Shop limits --------------------------------------------------------------------
+# The currency prices are in (an ISO 4217 code, shown beside every price).
+SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="USD")
 ORDER_MAX_LINES = env.int("ORDER_MAX_LINES", default=50)
 ORDER_MAX_QUANTITY = env.int("ORDER_MAX_QUANTITY", default=1000)
 # How long an Idempotency-Key is remembered (POST orders and products).

@@ -6,10 +6,11 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.accounts import TokenLoginView, TokenLogoutAllView, TokenLogoutView
-from core.pages import storefront
+from core.pages import favicon, storefront
 
 urlpatterns = [
     path("", storefront, name="storefront"),
+    path("favicon.ico", favicon),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -22,7 +22,7 @@ class ProductAdminForm(forms.ModelForm):
     upload = ImageUploadField(
         purpose=services.PRODUCT_IMAGE,
         required=False,
-        label="Image",
+        label="New image",
         help_text=f"{ACCEPTED_DESCRIPTION}; replaces the current image.",
     )
 
@@ -43,7 +43,7 @@ class ProductAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Product]:
         return selectors.product_list(include_archived=True)
 
-    @admin.display(description="Image")
+    @admin.display(description="Current image")
     def thumbnail(self, obj: Product) -> str:
         return image_preview(obj.image, height=60)
 

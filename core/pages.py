@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 
 from media_store.conf import upload_limits
 from media_store.imaging.formats import (
@@ -13,9 +15,16 @@ from media_store.imaging.formats import (
     accept_attribute,
     content_types_by_extension,
 )
+from media_store.models import StoredFile, storage_for
+from media_store.storage.s3 import is_s3
 
 from . import order_rules, selectors
 from .models import Order
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """``/favicon.ico``, which browsers ask for on every page: the shop's icon."""
+    return redirect(static("core/favicon.svg"), permanent=True)
 
 
 def storefront(request: HttpRequest) -> HttpResponse:
@@ -31,6 +40,9 @@ def storefront(request: HttpRequest) -> HttpResponse:
             "orders": orders,
             "max_bytes": limits.max_bytes,
             "max_files": order_rules.image_limit(),
+            "currency": settings.SHOP_CURRENCY,
+            # Straight to the bucket with S3; through the API on local disk.
+            "direct_uploads": is_s3(storage_for(StoredFile.Visibility.PRIVATE)),
             "accepted": ACCEPTED_DESCRIPTION,
             "accept": accept_attribute(),
             "types_by_extension": json.dumps(content_types_by_extension()),

@@ -3,6 +3,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -17,12 +19,26 @@ from .order_rules import LineRequest
 MAX_ID = 2**63 - 1
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class CurrencyField(serializers.Field):
+    """The shop's currency (``SHOP_CURRENCY``), beside every price."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, source="*", **kwargs)
+
+    def to_representation(self, value: Any) -> str:
+        return settings.SHOP_CURRENCY
+
+
 class ProductSerializer(serializers.ModelSerializer):
     image = StoredImageField(allow_null=True)
+    currency = CurrencyField()
 
     class Meta:
         model = Product
-        fields = ["id", *Product.EDITABLE_FIELDS, "image", "created_at", "updated_at"]
+        fields = [
+            "id", *Product.EDITABLE_FIELDS, "currency", "image", "created_at", "updated_at",
+        ]  # fmt: skip
 
 
 class ProductWriteSerializer(serializers.ModelSerializer):
@@ -70,6 +86,7 @@ class OrderSerializer(serializers.ModelSerializer):
     images = OrderImageSerializer(many=True, read_only=True)
     # No digit limit: any total of saved lines can be rendered (see core.lines).
     total = serializers.DecimalField(max_digits=None, decimal_places=2, read_only=True)
+    currency = CurrencyField()
 
     class Meta:
         model = Order
@@ -81,6 +98,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "note",
             "lines",
             "total",
+            "currency",
             "images",
             "created_at",
             "updated_at",

@@ -67,3 +67,24 @@ def test_field_errors_keep_drfs_per_field_format(staff):
     response = client_for(staff).post("/api/core/products/", {"price": "x"}, format="json")
     assert response.status_code == 400
     assert set(response.json()) == {"name", "price"}
+
+
+def test_api_paths_answer_without_their_trailing_slash(user, product):
+    import json as _json
+
+    response = client_for(user).post(
+        "/api/core/orders",
+        {"lines": _json.dumps([{"product": product.pk, "quantity": 1}])},
+        format="multipart",
+    )
+    assert response.status_code == 400  # the endpoint answered (no images): not a 500 page
+    assert response.json()["code"] == "invalid_order"
+    assert client_for(user).get("/api/core/products").status_code == 200
+    missing = client_for(user).get("/api/core/nothing-here")
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+
+
+def test_a_bearer_token_is_told_to_use_the_token_scheme(client, user):
+    response = client.get("/api/core/orders/", HTTP_AUTHORIZATION="Bearer abc123")
+    assert response.status_code == 401
+    assert "Authorization: Token" in response.json()["detail"]

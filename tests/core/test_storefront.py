@@ -45,3 +45,28 @@ def test_api_docs_load_pinned_assets_from_our_own_static_files(client):
     assert "cdn.jsdelivr" not in page and "@latest" not in page
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
     assert finders.find("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
+
+
+def test_order_cards_show_lines_total_note_status_and_currency(client, user, product, settings):
+    from core.services import LineRequest, order_create
+
+    settings.SHOP_CURRENCY = "EUR"
+    order_create(user=user, lines=[LineRequest(product, 2)], note="Gift wrap", images=[upload()])
+    client.force_login(user)
+    page = client.get("/").content.decode()
+    assert "2 \u00d7 Mug at 9.50 EUR" in page and "Total: 19.00 EUR" in page
+    assert "Gift wrap" in page and "Received" in page and "9.50 EUR" in page
+    assert 'data-direct-uploads="false"' in page  # local disk: the page posts to the API
+
+
+def test_an_empty_shop_tells_staff_where_to_add_products(client, staff, user):
+    client.force_login(staff)
+    assert b"/admin/core/product/add/" in client.get("/").content
+    client.force_login(user)
+    page = client.get("/").content
+    assert b"No products yet." in page and b"/admin/" not in page
+
+
+def test_the_favicon_is_served(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"].endswith("favicon.svg")

@@ -1,6 +1,7 @@
-// Order form: images go straight to the bucket (presigned POST) with a progress bar,
-// then the order is created from the upload ids. Without S3 (development), the
-// files are posted to the API instead, with the same progress bar.
+// Order form: images go straight to the bucket (a presigned POST or PUT, as the server's
+// grant says) with a progress bar, then the order is created from the upload ids.
+// Without S3 (development; the page says so in data-direct-uploads), the files are
+// posted to the API instead, with the same progress bar.
 // Each submission carries an Idempotency-Key. A retry of the same submission (after
 // a network error, or a second click) sends the same key and the same uploads, so
 // the server creates the order once; changing the form starts a new submission.
@@ -33,19 +34,32 @@
   function showError(message) {
     errorBox.textContent = message;
     errorBox.hidden = false;
+    progress.classList.add("failed"); // not a full blue bar beside an error
+    progressText.textContent = "failed";
   }
 
   function setProgress(fraction) {
+    progress.classList.remove("failed");
     const percent = Math.min(100, Math.round(fraction * 100));
     progress.value = percent;
     progressText.textContent = percent + "%";
+  }
+
+  // What the form calls the API's fields.
+  const LABELS = { lines: "Product and quantity", quantity: "Quantity", product: "Product", note: "Note", images: "Images", uploads: "Images" };
+
+  function messages(value) { // DRF's field errors nest: {"lines": {"0": {"quantity": ["..."]}}}
+    if (typeof value === "string") return [value];
+    if (Array.isArray(value)) return value.flatMap(messages);
+    if (value && typeof value === "object") return Object.values(value).flatMap(messages);
+    return [];
   }
 
   function apiMessage(body, fallback) {
     if (!body) return fallback;
     if (body.detail) return body.detail;
     const first = Object.entries(body)[0];
-    if (first) return first[0] + ": " + [].concat(first[1]).join(" ");
+    if (first) return (LABELS[first[0]] || first[0]) + ": " + messages(first[1]).join(" ");
     return fallback;
   }
 
@@ -102,7 +116,6 @@
       const grant = await api("/api/media/uploads/", {
         purpose: "order", content_type: contentType(file), size: file.size, filename: file.name,
       });
-      if (grant.status === 409) return null; // no S3: fall back to posting through the API
       if (grant.status !== 201) throw new Error(file.name + ": " + apiMessage(grant.body, "upload refused"));
       const progress = (fraction) => tracker(index, fraction);
       let xhr;
@@ -132,19 +145,32 @@
     return img;
   }
 
-  // The new order goes to the top of "Your orders" (once, even when replayed).
+  function element(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  // The new order goes to the top of "Your orders" (once, even when replayed), as the
+  // page draws them: status, lines, total, note, images.
   function listOrder(order) {
     if (!ordersList || ordersList.querySelector('[data-order="' + order.id + '"]')) return;
     ordersList.querySelectorAll("li:not([data-order])").forEach((empty) => empty.remove());
-    const item = document.createElement("li");
-    item.className = "card order";
+    const item = element("li", "card order");
     item.dataset.order = order.id;
-    const title = document.createElement("strong");
-    title.textContent = "Order #" + order.id;
-    const thumbs = document.createElement("div");
-    thumbs.className = "thumbs";
+    const lines = element("ul", "lines");
+    order.lines.forEach((line) => lines.appendChild(element(
+      "li", "", line.quantity + " × " + line.product_name + " at " + line.unit_price + " " + order.currency,
+    )));
+    const thumbs = element("div", "thumbs");
     order.images.forEach((image) => thumbs.appendChild(orderImage(image)));
-    item.append(title, " · " + order.status_display, thumbs);
+    item.append(
+      element("strong", "", "Order #" + order.id), " · ", element("span", "status", order.status_display),
+      lines, element("p", "total", "Total: " + order.total + " " + order.currency),
+    );
+    if (order.note) item.appendChild(element("p", "note", order.note));
+    item.appendChild(thumbs);
     ordersList.prepend(item);
   }
 
@@ -181,7 +207,8 @@
     if (!submission) submission = { key: newKey(), uploads: null };
     const idempotency = { "Idempotency-Key": submission.key };
     try {
-      const ids = submission.uploads || (await uploadDirect(files, tracker));
+      const direct = form.dataset.directUploads === "true";
+      const ids = submission.uploads || (direct ? await uploadDirect(files, tracker) : null);
       let response;
       if (ids) {
         submission.uploads = ids; // a retry reuses them: same request, same key
@@ -207,6 +234,8 @@
       setProgress(1);
       submission = null;
       showOrder(response.body);
+      form.elements.note.value = ""; // placed: the next order starts afresh
+      form.elements.images.value = "";
     } catch (error) {
       showError(error.message);
     } finally {
