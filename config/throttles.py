@@ -81,14 +81,14 @@ def count_request(cache_alias: str, key: str, forget_at: float) -> int:
     """Count one more request under ``key``, to be forgotten at ``forget_at`` (a Unix
     time); return the count so far. One atomic round trip to the shared store."""
     cache = caches[cache_alias]
+    full_key = cache.make_and_validate_key(key)  # the cache's KEY_PREFIX separates apps
     if isinstance(cache, RedisCache):
-        full_key = cache.make_and_validate_key(key)
         pipeline = cache._cache.get_client(full_key, write=True).pipeline()
         pipeline.incr(full_key)
         pipeline.expireat(full_key, math.ceil(forget_at), nx=True)
         return int(pipeline.execute()[0])
     with connection.cursor() as cursor:
-        cursor.execute(_COUNT, [key, datetime.fromtimestamp(forget_at, tz=UTC)])
+        cursor.execute(_COUNT, [full_key, datetime.fromtimestamp(forget_at, tz=UTC)])
         (count,) = cursor.fetchone()
     return count
 

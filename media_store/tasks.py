@@ -54,7 +54,9 @@ def store_rendition(stored: StoredFile, rendition: Rendition, data: RenditionDat
     except FileExistsError:  # another run wrote the same bytes first
         wrote = False
     marked = still_pending.update(
-        state=Rendition.State.READY, size=data.content.size, sha256=data.content.sha256
+        state=Rendition.State.READY,
+        size=data.content.size,
+        sha256=getattr(data.content, "sha256", ""),  # set by make_renditions
     )
     if wrote and not Rendition.objects.filter(pk=rendition.pk).exists():
         delete_object(stored.visibility, rendition.key)  # its image was deleted meanwhile
