@@ -6,16 +6,21 @@ upload calls its profile can carry anything: text in its description, copyright 
 private tags, names and dates in its header, data after its last tag. So the profile
 we store is rebuilt: a fresh header keeping only what colour management reads
 (version, device class, colour space, connection space, rendering intent, illuminant),
-the colorimetric tags copied as they are (white and black point, primaries, tone
-curves, chromatic adaptation, the A2B/B2A transforms), and a description and
-copyright of our own. It must then read as a profile to littleCMS, and be at most
-``MEDIA_MAX_ICC_BYTES``; anything else is dropped. The same device profile therefore
-stores as the same bytes, whoever uploaded it.
+the colorimetric tags (white and black point, primaries, tone curves, chromatic
+adaptation, the A2B/B2A transforms), each cut to exactly the size its type's
+structure gives it (nothing appended inside a tag survives), tone curves refused
+unless they rise steadily as real ones do (text written as curve values does not),
+and a description and copyright of our own. It must then read as a profile to
+littleCMS, and be at most ``MEDIA_MAX_ICC_BYTES``; anything else is dropped. The
+same device profile therefore stores as the same bytes, whoever uploaded it. (The
+values of a LUT-based transform are colour data, like pixels: what they encode cannot
+be told from colour, and is kept, as an image's pixels are.)
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 import struct
 
@@ -64,7 +69,7 @@ def rebuild(data: bytes) -> bytes:
         if signature in COLORIMETRIC_TAGS and signature not in dict(kept):
             if offset + size > len(data) or size < 8:
                 raise ValueError(f"tag {signature!r} out of bounds")
-            kept.append((signature, data[offset : offset + size]))
+            kept.append((signature, exact_tag(signature, data[offset : offset + size])))
     if not kept:
         raise ValueError("no colorimetric tags")
     v4 = version[0] >= 4
@@ -109,3 +114,96 @@ def _text(v4: bool) -> bytes:
     utf16 = _TEXT.encode("utf-16-be")
     # multiLocalizedUnicodeType with one record, en-US.
     return b"mluc\0\0\0\0" + struct.pack(">II2s2sII", 1, 12, b"en", b"US", len(utf16), 28) + utf16
+
+
+#: Parameters of each parametric curve function type (ICC.1 10.18).
+_PARA_PARAMETERS = {0: 1, 1: 3, 2: 4, 3: 5, 4: 7}
+_TONE_CURVES = frozenset({b"rTRC", b"gTRC", b"bTRC", b"kTRC"})
+
+
+def exact_tag(signature: bytes, data: bytes) -> bytes:
+    """``data`` cut to the size its type's structure says; ValueError for what no colour
+    tag looks like (an unknown type, a tone curve that does not rise steadily)."""
+    kind = data[:4]
+    if kind == b"XYZ ":
+        size = 20  # one XYZ number: every colorimetric XYZ tag holds exactly one
+    elif kind in (b"curv", b"para"):
+        size = _curve_size(data, 0)
+        if kind == b"curv" and signature in _TONE_CURVES:
+            _check_rising(data[12:size])
+    elif kind == b"sf32":
+        size = 8 + 9 * 4  # the 3x3 chromatic adaptation matrix
+    elif kind == b"chrm":
+        size = 12 + 8 * _u16(data, 8)
+    elif kind == b"cicp":
+        size = 12
+    elif kind == b"mft1":
+        inputs, outputs, grid = data[8], data[9], data[10]
+        size = 48 + 256 * inputs + grid**inputs * outputs + 256 * outputs
+    elif kind == b"mft2":
+        inputs, outputs, grid = data[8], data[9], data[10]
+        entries = _u16(data, 48) * inputs + grid**inputs * outputs + _u16(data, 50) * outputs
+        size = 52 + 2 * entries
+    elif kind in (b"mAB ", b"mBA "):
+        size = _lut_ab_size(data)
+    else:
+        raise ValueError(f"tag {signature!r} of type {kind!r} is not a colour tag we keep")
+    if size > len(data):
+        raise ValueError(f"tag {signature!r} is truncated")
+    return data[:size]
+
+
+def _u16(data: bytes, at: int) -> int:
+    return struct.unpack(">H", data[at : at + 2])[0]
+
+
+def _u32(data: bytes, at: int) -> int:
+    return struct.unpack(">I", data[at : at + 4])[0]
+
+
+def _curve_size(data: bytes, at: int) -> int:
+    kind = data[at : at + 4]
+    if kind == b"curv":
+        count = _u32(data, at + 8)
+        if count > 65536:
+            raise ValueError("a tone curve of more than 65536 entries")
+        return 12 + 2 * count
+    if kind == b"para":
+        return 12 + 4 * _PARA_PARAMETERS[_u16(data, at + 8)]
+    raise ValueError(f"not a curve: {kind!r}")
+
+
+def _check_rising(entries: bytes) -> None:
+    values = struct.unpack(f">{len(entries) // 2}H", entries)
+    if any(later < earlier for earlier, later in itertools.pairwise(values)):
+        raise ValueError("a tone curve that does not rise steadily")
+
+
+def _curves_end(data: bytes, at: int, count: int) -> int:
+    for _ in range(count):
+        size = _curve_size(data, at)
+        at += size + (-size % 4)
+    return at
+
+
+def _lut_ab_size(data: bytes) -> int:
+    """The end of the last element of a lutAtoB or lutBtoA tag (ICC.1 10.12, 10.13)."""
+    inputs, outputs = data[8], data[9]
+    b_curves, matrix, m_curves, clut, a_curves = struct.unpack(">5I", data[12:32])
+    to_pcs = data[:4] == b"mAB "
+    b_count = outputs if to_pcs else inputs
+    ends = [32]
+    if b_curves:
+        ends.append(_curves_end(data, b_curves, b_count))
+    if matrix:
+        ends.append(matrix + 48)
+    if m_curves:
+        ends.append(_curves_end(data, m_curves, b_count))
+    if clut:
+        points = 1
+        for dimension in data[clut : clut + inputs]:
+            points *= dimension
+        ends.append(clut + 20 + points * outputs * data[clut + 16])
+    if a_curves:
+        ends.append(_curves_end(data, a_curves, inputs if to_pcs else outputs))
+    return max(ends)

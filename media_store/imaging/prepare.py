@@ -17,7 +17,7 @@ rather than by scanning what was sent:
   (``PreparedImage.check``) to run while the bytes are being written to the store.
 
 Either way the stored bytes were written by us, and they are served with their
-sniffed Content-Type, ``nosniff`` and, when private, as an attachment. The result
+sniffed Content-Type and, when private, as an attachment. The result
 knows its size, dimensions and sha256 so the database can answer those questions
 without touching the object store.
 """
