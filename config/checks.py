@@ -20,17 +20,15 @@ DURABILITY = "durability"
 
 
 def sqlite_file_on_local_disk() -> str | None:
-    """The default database's SQLite file, when it is one on this machine's disk and
+    """The default database's SQLite file (or memory), when it lives on this machine and
     nobody said it sits on a volume that survives redeploys (``DATABASE_ON_VOLUME``)."""
     database = settings.DATABASES["default"]
     if database["ENGINE"] != "django.db.backends.sqlite3":
         return None
-    name = str(database["NAME"])
-    if name in ("", ":memory:") or name.startswith("file:"):
-        return None
     if getattr(settings, "DATABASE_ON_VOLUME", False):
         return None
-    return name
+    name = str(database["NAME"])
+    return "memory, a database per process" if name in ("", ":memory:") else name
 
 
 def _database_lost_at_redeploy() -> list[Error]:
@@ -39,7 +37,7 @@ def _database_lost_at_redeploy() -> list[Error]:
         return []
     return [
         Error(
-            f"The database is a SQLite file on this machine's disk ({path}): every product "
+            f"The database is SQLite on this machine ({path}): every product "
             "and order in it is lost at the next redeploy (their images stay in the bucket).",
             hint="Set DATABASE_URL to a managed PostgreSQL (Koyeb's own database service, or "
             "any) and run `python manage.py migrate` before the web process starts "

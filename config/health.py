@@ -53,7 +53,7 @@ def database_check() -> CheckResult:
     if local_file:  # it works, for now: say so to whoever reads the details
         return CheckResult(
             True,
-            f"ok, but a SQLite file on this machine's disk ({local_file}): lost at the next "
+            f"ok, but SQLite on this machine ({local_file}): lost at the next "
             "redeploy; set DATABASE_URL (config.E001)",
         )
     return CheckResult(True, "ok")

@@ -104,8 +104,11 @@ TEMPLATES = [
     },
 ]
 
+# An empty DATABASE_URL counts as unset (not as Django's dummy engine).
 DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    "default": env.db_url_config(
+        env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+    ),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 # A SQLite file is lost at every redeploy on platforms with an ephemeral disk: the

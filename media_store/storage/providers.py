@@ -46,6 +46,10 @@ class Provider:
     cors_api: bool
     #: Lifecycle rules (abort unfinished multipart uploads) can be set through the S3 API.
     lifecycle_api: bool
+    #: Takes ``x-amz-acl: private`` on a write (signed into PUT grants, so an uploader
+    #: cannot make the object public with an ACL of its own). AWS buckets made since
+    #: April 2023 refuse every ACL header: there, ACLs cannot make anything public.
+    private_acl: bool = True
     #: Public files are served from ``AWS_S3_CUSTOM_DOMAIN`` only (never from the S3 endpoint).
     public_needs_custom_domain: bool = False
     #: Every part of a multipart upload but the last must have the same size (ours do:
@@ -77,6 +81,7 @@ AWS = Provider(
     # (bucket policy)" is turned off, and refuse ACLs (AccessControlListNotSupported):
     # https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-ownership-error-responses.html
     bucket_policy=True,
+    private_acl=False,
     cors_api=True,
     lifecycle_api=True,
     region=None,  # s3.<region>.amazonaws.com, else us-east-1

@@ -37,7 +37,7 @@ from media_store.errors import (
 from media_store.imaging.formats import ACCEPTED_CONTENT_TYPES, ACCEPTED_DESCRIPTION
 from media_store.models import PendingUpload, StoredFile, storage_for
 from media_store.storage.objects import ObjectMissing, ObjectTooLarge, download
-from media_store.storage.providers import POST
+from media_store.storage.providers import POST, get_provider
 from media_store.storage.s3 import is_s3, s3_key
 from media_store.tasks import delete_now_or_later
 
@@ -45,6 +45,8 @@ from .names import clean_filename
 from .purposes import get_purpose
 
 STAGING_PREFIX = "uploads"
+#: How the private storage's object parameters travel as request headers.
+_HEADER_NAMES = {"CacheControl": "Cache-Control", "ContentDisposition": "Content-Disposition"}
 UPLOAD_WINDOW = timedelta(minutes=10)
 
 
@@ -114,13 +116,20 @@ def grant_for(storage: Any, key: str, content_type: str, size: int) -> Grant:
             ExpiresIn=expires,
         )
         return Grant("POST", post["url"], fields=post["fields"])
-    headers = {"Content-Type": content_type}
+    # Every header that says how the object is served is signed in, with the private
+    # storage's own values: an uploader cannot make it public (an ACL) or cacheable, or
+    # have it shown inline.
+    served = dict(storage.object_parameters)
+    headers = {"Content-Type": content_type, **{_HEADER_NAMES[k]: v for k, v in served.items()}}
     params = {
         "Bucket": storage.bucket_name,
         "Key": key,
         "ContentType": content_type,
         "ContentLength": size,
+        **served,
     }
+    if get_provider(storage.provider).private_acl:
+        headers["x-amz-acl"] = params["ACL"] = "private"
     if storage.conditional_writes:  # a second PUT to the same grant is refused (412)
         headers["If-None-Match"] = params["IfNoneMatch"] = "*"
     url = client.generate_presigned_url("put_object", Params=params, ExpiresIn=expires)

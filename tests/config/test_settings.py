@@ -68,6 +68,9 @@ def test_a_sqlite_file_in_production_is_a_deploy_error_naming_the_fix():
     koyeb = manage("check", env={**env, "KOYEB_APP_NAME": "shop"})  # every start, not only --deploy
     assert koyeb.returncode != 0 and "config.E001" in koyeb.stderr
     assert manage("check", env=env).returncode == 0  # elsewhere plain `check` lets it be
+    for url in ("", "sqlite://:memory:"):  # unset by accident, or a database per process
+        result = manage("check", "--deploy", env={**env, "DATABASE_URL": url})
+        assert result.returncode != 0 and "config.E001" in result.stderr, url
 
 
 def test_koyeb_without_s3_is_an_error_naming_the_fix():

@@ -88,7 +88,7 @@ class Command(BaseCommand):
     def _step(self, done: str, apply: Callable[[], None], *, supported: bool, console: str) -> None:
         """Apply one optional step through the API, or say how to do it by hand."""
         if not supported:
-            self.by_hand.append(console or f"not through this store's API: {done}")
+            self._by_hand(console or f"not through this store's API: {done}")
             return
         try:
             apply()
@@ -96,9 +96,13 @@ class Command(BaseCommand):
             if str(exc.response.get("Error", {}).get("Code")) not in _UNSUPPORTED:
                 raise
             self.stdout.write(self.style.WARNING(f"{done}: refused by the store ({exc})."))
-            self.by_hand.append(console or f"in the store's console: {done}")
+            self._by_hand(console or f"in the store's console: {done}")
             return
         self.stdout.write(f"{done}.")
+
+    def _by_hand(self, step: str) -> None:
+        if step not in self.by_hand:  # once, however many buckets need it
+            self.by_hand.append(step)
 
     def _create(self, client: Any, bucket: str) -> None:
         try:

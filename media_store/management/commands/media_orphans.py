@@ -6,6 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from media_store.conf import media_setting
+from media_store.storage.diagnosis import STORE_FAILURES, diagnose
 from media_store.storage.inventory import find_orphans
 from media_store.storage.objects import delete_object
 
@@ -28,7 +29,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        found = find_orphans(min_age=timedelta(minutes=options["min_age_minutes"]))
+        try:
+            found = find_orphans(min_age=timedelta(minutes=options["min_age_minutes"]))
+        except STORE_FAILURES as exc:
+            diagnosis = diagnose(exc)
+            raise CommandError(
+                f"The store could not be listed ({diagnosis.detail}). Fix: {diagnosis.fix}"
+            ) from exc
         orphans, missing = found.orphans, found.missing
         for visibility, key in orphans:
             self.stdout.write(f"orphan object  {visibility:7} {key}")

@@ -157,3 +157,30 @@ def test_media_push_copies_local_media_into_the_right_buckets(store, tmp_path):
     assert store.keys(store.private, "private/") == ["private/orders/c.png"]
     assert "2 already in the bucket" in run(*args)
     assert StoredFile.objects.count() == 0  # rows are not media_push's business
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"x-amz-acl": "public-read"},
+        {"Cache-Control": "public, max-age=31536000"},
+        {"Content-Disposition": "inline"},
+    ],
+    ids=["acl", "cache-control", "disposition"],
+)
+def test_a_put_grant_cannot_make_its_object_public_or_served_otherwise(
+    store, user, product, override
+):
+    if PROVIDERS[store.profile].direct_upload != "put":
+        pytest.skip("this store's grants are POST policies (checked field by field)")
+    data = image_bytes("PNG", size=(40, 30))
+    grant = issue(user, purpose="order", size=len(data), content_type="image/png").json()
+    assert send(grant, data, **override)[0] == 403  # not what was signed
+    assert store.keys(store.private, "private/uploads/") == []
+    assert send(grant, data)[0] in (200, 201)  # as granted
+    [key] = store.keys(store.private, "private/uploads/")
+    head = store.server.client().head_object(Bucket=store.private, Key=key)
+    assert head["CacheControl"] == "private, no-store"
+    assert head["ContentDisposition"] == "attachment"
+    public_url = f"{store.server.endpoint_url}/{store.private}/{key}"
+    assert fetch(public_url).status == 403
