@@ -12,8 +12,11 @@ class MediaStoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from media_store.imaging.slots import tune_allocator
+
         from . import checks, signals, sweeps  # noqa: F401  (checks, receivers, periodic tasks)
 
+        tune_allocator()
         _apply_pillow_limits()
         setting_changed.connect(_pixel_limit_changed, dispatch_uid="media_store.pillow_limits")
 

@@ -5,9 +5,11 @@
 set -eu
 case "${1:-web}" in
   web)
+    # --preload: the app is imported once, before the workers fork, so its code and
+    # modules are pages the workers share (bench/bench_concurrency.py, PSS).
     exec gunicorn config.wsgi:application --bind "0.0.0.0:${PORT:-8000}" \
       --workers "${WEB_CONCURRENCY:-2}" --threads 4 --timeout 60 --graceful-timeout 20 \
-      --access-logfile -
+      --preload --access-logfile -
     ;;
   worker)
     exec python manage.py run_worker

@@ -41,14 +41,33 @@ class _DecodeSlots:
                     release_freed_memory()
 
 
-def _malloc_trim() -> Callable[[int], int] | None:
+def _glibc(function: str) -> Callable[..., int] | None:
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        return getattr(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6"), function)
     except (OSError, AttributeError):  # not glibc: its allocator does its own thing
         return None
 
 
-_trim = _malloc_trim()
+_trim = _glibc("malloc_trim")
+_mallopt = _glibc("mallopt")
+_M_MMAP_THRESHOLD = -3
+#: Buffers from this size up get pages of their own, given back the moment they are freed.
+MMAP_THRESHOLD = 128 * 1024
+
+
+def tune_allocator() -> None:
+    """Make large buffers (decoded images, encoded files, request and response bodies)
+    go back to the operating system as soon as they are freed.
+
+    glibc serves allocations of 128 KB and more with pages of their own (mmap), but after
+    the first such buffer is freed it raises that threshold (up to 32 MB), and from then
+    on those buffers come from the heap, where what is freed mostly stays with the
+    process: after a first burst of large photos a fresh server kept about 150 MB
+    (bench/bench_concurrency.py). Fixing the threshold keeps them on their own pages.
+    Called once per process (``MediaStoreConfig.ready``), before any request.
+    """
+    if _mallopt is not None:
+        _mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
 
 
 def release_freed_memory() -> None:

@@ -189,6 +189,8 @@ def forget_uploads(pendings: Iterable[PendingUpload]) -> None:
     the expired-upload sweep then deletes the key once more, with the row.
     """
     pendings = list(pendings)
+    if not pendings:  # nothing to do: not even an empty transaction
+        return
     delete_now_or_later(StoredFile.Visibility.PRIVATE, [p.key for p in pendings])
     PendingUpload.objects.filter(
         pk__in=[p.pk for p in pendings], expires_at__lte=timezone.now()
