@@ -26,6 +26,7 @@ from media_store.errors import ObjectExists
 from media_store.models import MirrorChange, Rendition, StoredFile, storage_for
 
 from .copying import CopyMismatch, copy_object
+from .diagnosis import STORE_FAILURES, store_error
 from .objects import ObjectMissing
 
 logger = logging.getLogger(__name__)
@@ -115,19 +116,36 @@ def _apply(change: MirrorChange) -> None:
     if mirror is None:  # the mirror was switched off: nothing to follow
         return
     if change.action == MirrorChange.Action.DELETE:
-        mirror.delete(change.key)
+        _delete(mirror, change.key)
         return
     try:
         copy_object(
-            storage_for(change.visibility), mirror, change.key, sha256=expected_sha256(change.key)
+            storage_for(change.visibility),
+            mirror,
+            change.key,
+            sha256=expected_sha256(change.key) or "",
         )
     except ObjectMissing:  # deleted meanwhile: its delete is (or was) in the backlog too
         logger.info("%s is gone from the primary; nothing to mirror", change.key)
+        return
+    if expected_sha256(change.key) is None:
+        # Its row went while we copied, and its delete may have run on the mirror
+        # already (another worker took it): delete the copy we just made.
+        _delete(mirror, change.key)
 
 
-def expected_sha256(key: str) -> str:
-    """The SHA-256 a row holds for ``key`` (empty when no row says)."""
-    stored = StoredFile.objects.filter(key=key).values_list("sha256", flat=True).first()
-    if stored:
-        return stored
-    return Rendition.objects.filter(key=key).values_list("sha256", flat=True).first() or ""
+def _delete(mirror: Storage, key: str) -> None:
+    try:
+        mirror.delete(key)
+    except STORE_FAILURES as exc:
+        raise store_error(exc, what=f"the mirror's delete of {key}") from exc
+
+
+def expected_sha256(key: str) -> str | None:
+    """The SHA-256 a row holds for ``key``: empty when its row does not say, None when no
+    row references the key."""
+    for model in (StoredFile, Rendition):
+        found = model.objects.filter(key=key).values_list("sha256", flat=True).first()
+        if found is not None:
+            return found
+    return None
