@@ -38,7 +38,7 @@ def test_direct_upload_from_the_page(profile, deployment, s3_server, browser, pa
             path = tmp_path / file_name
             path.write_bytes(image_bytes(fmt, size=(300, 200), color=color))
             files.append(str(path))
-        page.select_option("select[name=product]", label=f"{name} (7.00)")
+        page.select_option("select[name=product]", label=f"{name} (7.00 USD)")
         page.set_input_files("input[name=images]", files)
         sent: list[str] = []
         page.on(

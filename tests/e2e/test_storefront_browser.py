@@ -60,7 +60,7 @@ def test_order_with_two_images_through_the_page(deployment, browser, page, tmp_p
         path = tmp_path / name
         path.write_bytes(image_bytes(fmt, size=(300, 200), color=color))
         files.append(str(path))
-    page.select_option("select[name=product]", label="Framed print (25.00)")
+    page.select_option("select[name=product]", label="Framed print (25.00 USD)")
     page.set_input_files("input[name=images]", files)
     bucket_requests: list[str] = []
     page.on(
@@ -135,7 +135,7 @@ def test_without_s3_the_page_posts_through_the_api(deployment, page, tmp_path):
     sign_in(page, server, "bob")
     path = tmp_path / "local.png"
     path.write_bytes(image_bytes("PNG", size=(120, 80)))
-    page.select_option("select[name=product]", label="Local poster (3.00)")
+    page.select_option("select[name=product]", label="Local poster (3.00 USD)")
     page.set_input_files("input[name=images]", [str(path)])
     page.click("#order-form button[type=submit]")
     page.wait_for_selector("#order-result img.order-image", timeout=30_000)
@@ -161,10 +161,13 @@ def test_double_submits_and_retries_place_one_order_and_list_it(deployment, page
     path.write_bytes(image_bytes("PNG", size=(120, 80)))
 
     # 1. Two submissions in the same instant (a double click, a double tap), then a dblclick.
-    page.select_option("select[name=product]", label="Once only (4.00)")
+    page.select_option("select[name=product]", label="Once only (4.00 USD)")
     page.set_input_files("input[name=images]", [str(path)])
     page.eval_on_selector("#order-form", "form => { form.requestSubmit(); form.requestSubmit(); }")
     page.wait_for_selector("#order-result img.order-image", timeout=30_000)
+    # Placed: the form starts afresh (no files, no note) so the next order is a new one.
+    assert page.eval_on_selector("input[name=images]", "input => input.files.length") == 0
+    page.set_input_files("input[name=images]", [str(path)])
     page.dblclick("#order-form button[type=submit]")
     page.wait_for_function("() => !document.querySelector('#order-form button').disabled")
     after_double = alice_order_ids(server, deployment)
@@ -188,6 +191,7 @@ def test_double_submits_and_retries_place_one_order_and_list_it(deployment, page
 
     page.route("**/api/core/orders/", lose_first_answer)
     page.fill("textarea[name=note]", "retry me")
+    page.set_input_files("input[name=images]", [str(path)])
     page.click("#order-form button[type=submit]")
     page.wait_for_selector("#order-error:not([hidden])", timeout=30_000)
     assert lost == [201]  # the server did create it
