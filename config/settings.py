@@ -239,6 +239,9 @@ MEDIA_MAX_UPLOAD_BYTES = _from_env(MEDIA_DEFAULTS, "MEDIA_MAX_UPLOAD_BYTES")
 MEDIA_MAX_IMAGE_PIXELS = _from_env(MEDIA_DEFAULTS, "MEDIA_MAX_IMAGE_PIXELS")
 MEDIA_MAX_FILES_PER_REQUEST = _from_env(MEDIA_DEFAULTS, "MEDIA_MAX_FILES_PER_REQUEST")
 ORDER_MAX_IMAGES = env.int("ORDER_MAX_IMAGES", default=MEDIA_MAX_FILES_PER_REQUEST)
+# Longest side of a stored order photo: enough to see what the customer means, a
+# quarter of a 12 MP photo's pixels (the page downscales to it before sending).
+ORDER_IMAGE_MAX_DIMENSION = env.int("ORDER_IMAGE_MAX_DIMENSION", default=2048)
 MEDIA_REENCODE_PUBLIC = _from_env(MEDIA_DEFAULTS, "MEDIA_REENCODE_PUBLIC")
 MEDIA_RENDITION_WIDTHS = _from_env(MEDIA_DEFAULTS, "MEDIA_RENDITION_WIDTHS")
 # --- Bounded work per upload (media_store.imaging.decoding; see README "Configuration") ---

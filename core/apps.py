@@ -9,6 +9,8 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.conf import settings
+
         from media_store.models import StoredFile
         from media_store.signals import delete_stored_files_with
         from media_store.uploads.purposes import register_purpose
@@ -24,6 +26,7 @@ class CoreConfig(AppConfig):
             visibility=StoredFile.Visibility.PRIVATE,
             prefix="orders",
             allowed=lambda user: user.is_authenticated,
+            max_dimension=lambda: settings.ORDER_IMAGE_MAX_DIMENSION,
         )
         register_purpose(
             PRODUCT_IMAGE,

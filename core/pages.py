@@ -9,7 +9,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 
-from media_store.conf import upload_limits
 from media_store.imaging.formats import (
     ACCEPTED_DESCRIPTION,
     accept_attribute,
@@ -17,8 +16,9 @@ from media_store.imaging.formats import (
 )
 from media_store.models import StoredFile, storage_for
 from media_store.storage.s3 import is_s3
+from media_store.uploads.purposes import get_purpose
 
-from . import order_rules, selectors
+from . import order_rules, selectors, services
 from .models import Order
 
 
@@ -31,7 +31,7 @@ def storefront(request: HttpRequest) -> HttpResponse:
     orders = Order.objects.none()
     if request.user.is_authenticated:
         orders = selectors.order_list(user=request.user, own_only=True)[:10]
-    limits = upload_limits()
+    limits = get_purpose(services.ORDER_IMAGES).limits()
     return render(
         request,
         "core/storefront.html",
@@ -40,6 +40,7 @@ def storefront(request: HttpRequest) -> HttpResponse:
             "orders": orders,
             "max_bytes": limits.max_bytes,
             "max_files": order_rules.image_limit(),
+            "max_dimension": limits.max_dimension,
             "currency": settings.SHOP_CURRENCY,
             # Straight to the bucket with S3; through the API on local disk.
             "direct_uploads": is_s3(storage_for(StoredFile.Visibility.PRIVATE)),

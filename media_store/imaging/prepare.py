@@ -128,8 +128,11 @@ def _walk_jpeg(upload: IO[bytes], dst: IO[bytes] | None, limits: UploadLimits) -
 
 
 def _draft(image: Image.Image, fmt: ImageFormat, max_dimension: int) -> None:
-    """Have a JPEG decoded straight at the smallest DCT scale (1/2, 1/4, 1/8) that
-    still covers the stored size, instead of decoding it in full and scaling down."""
+    """Have a JPEG decoded straight at the first DCT scale (1/2, 1/4, 1/8) at which it
+    fits the stored size, instead of decoding it in full and scaling down.
+
+    The stored image may then be up to half the longest side allowed: a 6000 px photo
+    is kept at 3000 px, not 4096, for a quarter of the decode memory."""
     if not fmt.scaled_decoding:
         return
     width, height = image.size

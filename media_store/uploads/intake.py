@@ -25,7 +25,6 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import IO, Any
 
-from media_store.conf import upload_limits
 from media_store.errors import TooManyFiles
 from media_store.imaging.prepare import PreparedImage, prepare_image
 
@@ -53,7 +52,7 @@ def accept_images(
     """
     spec = get_purpose(purpose)
     spec.check_allowed(owner)
-    limits = upload_limits()
+    limits = spec.limits()
     if len(files) + len(upload_ids) > limits.max_files:
         raise TooManyFiles(f"At most {limits.max_files} files can be stored at once.")
     claimed = claim_uploads(owner, upload_ids, purpose=spec.name)
@@ -74,6 +73,6 @@ def prepare_for(
     if isinstance(source, PreparedImage):
         return source
     prepared = prepare_image(
-        source, limits=upload_limits(), reencode=purpose.reencode, defer_check=defer_check
+        source, limits=purpose.limits(), reencode=purpose.reencode, defer_check=defer_check
     )
     return replace(prepared, original_name=clean_filename(getattr(source, "name", "") or ""))

@@ -8,10 +8,10 @@ name, so this app knows nothing of the project's own models.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from media_store.conf import media_setting
+from media_store.conf import UploadLimits, media_setting, upload_limits
 from media_store.errors import UnknownPurpose, UploadNotAllowed
 from media_store.models import StoredFile
 
@@ -27,8 +27,11 @@ class Purpose:
     prefix: str
     #: Who may store images for this purpose (gets the user).
     allowed: Callable[[Any], bool]
-    #: Make WebP renditions (``MEDIA_RENDITION_WIDTHS``) for srcsets.
+    #: Make renditions (``MEDIA_RENDITION_WIDTHS``) for srcsets.
     renditions: bool = False
+    #: Longest side kept, when smaller than ``MEDIA_MAX_STORED_DIMENSION`` (a callable,
+    #: so a setting changed at run time counts). Pages downscale to it before sending.
+    max_dimension: Callable[[], int] | None = None
 
     @property
     def is_public(self) -> bool:
@@ -38,6 +41,13 @@ class Purpose:
     def reencode(self) -> bool:
         """Private images are always re-encoded; public ones per ``MEDIA_REENCODE_PUBLIC``."""
         return not self.is_public or bool(media_setting("MEDIA_REENCODE_PUBLIC"))
+
+    def limits(self) -> UploadLimits:
+        """The upload limits, with this purpose's own longest side where it keeps less."""
+        limits = upload_limits()
+        if self.max_dimension is None:
+            return limits
+        return replace(limits, max_dimension=min(limits.max_dimension, self.max_dimension()))
 
     def check_allowed(self, owner: Any) -> None:
         """Raise :class:`UploadNotAllowed` unless ``owner`` may store images for this purpose."""
@@ -58,11 +68,12 @@ def register_purpose(
     prefix: str,
     allowed: Callable[[Any], bool],
     renditions: bool = False,
+    max_dimension: Callable[[], int] | None = None,
 ) -> Purpose:
     if visibility not in StoredFile.Visibility.values:
         raise ValueError(f"visibility must be one of {StoredFile.Visibility.values}")
     validate_prefix(prefix)
-    purpose = Purpose(name, visibility, prefix, allowed, renditions)
+    purpose = Purpose(name, visibility, prefix, allowed, renditions, max_dimension)
     _PURPOSES[name] = purpose
     return purpose
 

@@ -151,6 +151,16 @@ def test_too_many_images_is_refused(user, product, settings):
     assert "At most 2 images" in json.dumps(response.json())
 
 
+def test_order_photos_are_kept_at_the_orders_own_longest_side(user, product, settings):
+    settings.ORDER_IMAGE_MAX_DIMENSION = 300
+    big = upload("big.png", image_bytes("PNG", size=(800, 600)), "image/png")
+    response = post_order(user, product, images=[big])
+    assert response.status_code == 201, response.content
+    stored = StoredFile.objects.get()
+    assert max(stored.width, stored.height) <= 300  # scaled by a whole factor: 800 / 3
+    assert (stored.width, stored.height) == (267, 200)
+
+
 @pytest.mark.s3
 def test_one_bad_image_stores_nothing(user, product, s3):
     response = post_order(user, product, images=[upload(), upload("x.jpg", b"%PDF-1.7 fake")])
