@@ -29,6 +29,10 @@ class StoredFile(models.Model):
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)
+    #: A blurhash the page shows until the image loads, and the image's average colour
+    #: (``#rrggbb``); made with the renditions, empty for images without them.
+    placeholder = models.CharField(max_length=100, blank=True)
+    color = models.CharField(max_length=7, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -57,7 +61,8 @@ def storage_for(visibility: str) -> Storage:
 
 
 class Rendition(models.Model):
-    """A WebP variant of a stored image at a given width, made in the background after upload.
+    """A variant of a stored image at a given width in one format (AVIF or WebP), made
+    in the background after upload.
 
     The row exists from the upload on (``pending``), so the API can say what is coming;
     ``srcset``s use ``ready`` ones only and fall back to the original.
@@ -72,19 +77,22 @@ class Rendition(models.Model):
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     key = models.CharField(max_length=255, unique=True)
+    content_type = models.CharField(max_length=100, default="image/webp")
     size = models.PositiveBigIntegerField(default=0)
     #: Of the stored bytes, once ready (empty for renditions made before it was kept).
     sha256 = models.CharField(max_length=64, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
 
     class Meta:
-        ordering = ["width"]
+        ordering = ["width", "content_type"]
         constraints = [
-            models.UniqueConstraint(fields=["file", "width"], name="one_rendition_per_width")
+            models.UniqueConstraint(
+                fields=["file", "width", "content_type"], name="one_rendition_per_width_and_type"
+            )
         ]
 
     def __str__(self) -> str:
-        return f"{self.file} @ {self.width}w ({self.state})"
+        return f"{self.file} @ {self.width}w {self.content_type} ({self.state})"
 
     def url(self) -> str:
         return self.file.storage.url(self.key)

@@ -14,7 +14,8 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from jobs.tasks import background_task, defer
-from media_store.imaging.renditions import RenditionData, make_renditions
+from media_store.imaging.formats import RENDITION_FORMATS
+from media_store.imaging.renditions import RenditionData, Renditions, make_renditions
 from media_store.storage import mirror
 from media_store.storage.objects import ObjectMissing, delete_object, download, write_object
 
@@ -38,8 +39,17 @@ def make_renditions_for(file_id: str) -> dict[str, int]:
     if not pending:
         return {"made": 0}
     original = _download(stored)
-    made = _render(stored, original, [r.width for r in pending]) if original else {}
-    return {"made": sum(store_rendition(stored, r, made.get(r.width)) for r in pending)}
+    made = _render(stored, original, pending) if original else Renditions()
+    if made.placeholder and not stored.placeholder:
+        StoredFile.objects.filter(pk=stored.pk).update(
+            placeholder=made.placeholder, color=made.color
+        )
+    by_kind = {(data.width, data.content_type): data for data in made.images}
+    return {
+        "made": sum(
+            store_rendition(stored, r, by_kind.get((r.width, r.content_type))) for r in pending
+        )
+    }
 
 
 def store_rendition(stored: StoredFile, rendition: Rendition, data: RenditionData | None) -> int:
@@ -65,12 +75,14 @@ def store_rendition(stored: StoredFile, rendition: Rendition, data: RenditionDat
     return marked
 
 
-def _render(stored: StoredFile, original: IO[bytes], widths: list[int]) -> dict[int, RenditionData]:
+def _render(stored: StoredFile, original: IO[bytes], pending: list[Rendition]) -> Renditions:
+    types = {r.content_type for r in pending}
+    formats = [fmt for fmt in RENDITION_FORMATS if fmt.content_type in types]
     try:
-        return {made.width: made for made in make_renditions(original, widths)}
+        return make_renditions(original, [r.width for r in pending], formats)
     except Exception as exc:  # derived images: any failure marks them failed, once
         logger.exception("renditions of %s failed: %s", stored.key, exc)
-        return {}
+        return Renditions()
     finally:
         original.close()
 

@@ -18,10 +18,39 @@ def is_iso_media(head: bytes) -> bool:
     return head[4:8] == b"ftyp"
 
 
-#: Renditions are WebP at quality 80 with the encoder's default effort (``method`` 4):
-#: they are made once by the background worker and downloaded many times.
-RENDITION_FORMAT = "WEBP"
-RENDITION_SAVE_OPTIONS: Mapping[str, Any] = {"quality": 80, "method": 4}
+@dataclass(frozen=True)
+class RenditionFormat:
+    """A format renditions are made in (made once by the worker, downloaded many times)."""
+
+    #: Pillow's name for the format.
+    name: str
+    content_type: str
+    extension: str
+    #: Encoder options by width: ``(up to this width, options)``, narrowest first; the
+    #: last entry applies to every wider rendition too.
+    save_options: tuple[tuple[int, Mapping[str, Any]], ...]
+
+    def options(self, width: int) -> Mapping[str, Any]:
+        return next(
+            (o for up_to, o in self.save_options if width <= up_to), self.save_options[-1][1]
+        )
+
+
+#: In the order a ``<picture>`` offers them. AVIF first: for the same closeness to the
+#: original (SSIM) it is the smallest. Its cost grows with pixels and falls with
+#: ``speed``: narrow renditions get the slower, better search at a higher quality, wide
+#: ones a faster one, so AVIF stays close to WebP's cost (bench/bench_renditions.py
+#: measures both, and each width's SSIM against WebP's). WebP at quality 80 with the
+#: default effort (``method`` 4) for browsers without AVIF.
+RENDITION_FORMATS: tuple[RenditionFormat, ...] = (
+    RenditionFormat(
+        "AVIF",
+        "image/avif",
+        "avif",
+        ((640, {"quality": 60, "speed": 7}), (1 << 31, {"quality": 55, "speed": 8})),
+    ),
+    RenditionFormat("WEBP", "image/webp", "webp", ((1 << 31, {"quality": 80, "method": 4}),)),
+)
 
 
 @dataclass(frozen=True)

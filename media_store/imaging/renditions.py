@@ -1,20 +1,28 @@
-"""WebP renditions at a few widths, made by a background task once an image is stored."""
+"""Renditions at a few widths (AVIF and WebP) and a placeholder, made by a background
+task once an image is stored."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
+import blurhash
 from django.core.files.base import ContentFile, File
 from PIL import Image
 
 from media_store.conf import upload_limits
 
 from .decoding import image_errors
-from .formats import FORMATS, RENDITION_FORMAT, RENDITION_SAVE_OPTIONS
+from .formats import RENDITION_FORMATS, RenditionFormat
 from .slots import decode_slot
+
+#: Blurhash components across and down: a few soft blobs of colour, about 30 characters.
+PLACEHOLDER_COMPONENTS = (4, 3)
+#: The hash is made from (and drawn back at) this many pixels on the longest side.
+PLACEHOLDER_PIXELS = 32
 
 
 @dataclass(frozen=True)
@@ -23,9 +31,28 @@ class RenditionData:
     height: int
     content: ContentFile
 
+    @property
+    def content_type(self) -> str:
+        return self.content.content_type
 
-def make_renditions(content: File, widths: Iterable[int]) -> list[RenditionData]:
-    """Downscaled WebP copies for each width narrower than the original (first frame only).
+
+@dataclass(frozen=True)
+class Renditions:
+    """What :func:`make_renditions` made: each width in each format, and a placeholder."""
+
+    images: list[RenditionData] = field(default_factory=list)
+    #: A blurhash of the image, and its average colour as ``#rrggbb`` (empty: none made).
+    placeholder: str = ""
+    color: str = ""
+
+
+def make_renditions(
+    content: File,
+    widths: Iterable[int],
+    formats: Sequence[RenditionFormat] = RENDITION_FORMATS,
+) -> Renditions:
+    """Downscaled copies for each width narrower than the original (first frame only),
+    in each of ``formats``, and a placeholder from the smallest of them.
 
     Stored images are upright (re-encoded, or JPEGs kept only when upright), so no
     orientation is applied here, and a JPEG can be decoded straight at the
@@ -34,33 +61,58 @@ def make_renditions(content: File, widths: Iterable[int]) -> list[RenditionData]
     read or encode raises :class:`~media_store.errors.InvalidImage`.
     """
     with decode_slot(), image_errors(upload_limits()):
-        results = _renditions(content, widths)
+        results = _renditions(content, widths, formats)
     content.seek(0)
     return results
 
 
-def _renditions(content: File, widths: Iterable[int]) -> list[RenditionData]:
+def _renditions(
+    content: File, widths: Iterable[int], formats: Sequence[RenditionFormat]
+) -> Renditions:
     content.seek(0)
     source = Image.open(content)
     targets = rendition_sizes(*source.size, widths)
     if not targets:
-        return []
+        return Renditions()
     source.draft("RGB", targets[-1])
     mode = "RGBA" if _has_alpha(source) else "RGB"
     current = source if source.mode == mode else source.convert(mode)
     del source
-    results = []
+    images = []
     # Widest first, each from the previous one: only two images are ever in memory.
     for width, height in reversed(targets):
         current = current.resize((width, height), Image.Resampling.LANCZOS)
-        buffer = io.BytesIO()
-        current.save(buffer, format=RENDITION_FORMAT, **RENDITION_SAVE_OPTIONS)
-        rendition = ContentFile(buffer.getvalue())
-        rendition.content_type = FORMATS[RENDITION_FORMAT].content_type
-        rendition.sha256 = hashlib.sha256(rendition.file.getbuffer()).hexdigest()
-        results.append(RenditionData(width, height, rendition))
-    results.reverse()
-    return results
+        images.extend(RenditionData(width, height, _encode(current, fmt, width)) for fmt in formats)
+    images.reverse()
+    # Behind a transparent image a placeholder would stay visible: those get none.
+    return Renditions(images, *_placeholder(current)) if mode == "RGB" else Renditions(images)
+
+
+def _encode(image: Image.Image, fmt: RenditionFormat, width: int) -> ContentFile:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt.name, **fmt.options(width))
+    encoded = ContentFile(buffer.getvalue())
+    encoded.content_type = fmt.content_type
+    encoded.sha256 = hashlib.sha256(encoded.file.getbuffer()).hexdigest()
+    return encoded
+
+
+def _placeholder(image: Image.Image) -> tuple[str, str]:
+    """A blurhash and the average colour of ``image`` (already small: the narrowest rendition)."""
+    tiny = image.copy()
+    tiny.thumbnail((PLACEHOLDER_PIXELS, PLACEHOLDER_PIXELS), Image.Resampling.BOX)
+    red, green, blue = tiny.resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
+    return blurhash.encode(tiny, *PLACEHOLDER_COMPONENTS), f"#{red:02x}{green:02x}{blue:02x}"
+
+
+def placeholder_data_url(placeholder: str, width: int, height: int) -> str:
+    """A tiny PNG drawn from a blurhash, as a ``data:`` URL: the page shows it, stretched
+    (the browser's scaling blurs it), until the image itself has loaded."""
+    scale = PLACEHOLDER_PIXELS / max(width, height, 1)
+    size = max(1, round(width * scale // 4)), max(1, round(height * scale // 4))
+    buffer = io.BytesIO()
+    blurhash.decode(placeholder, *size).save(buffer, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _has_alpha(image: Image.Image) -> bool:
@@ -76,6 +128,6 @@ def rendition_sizes(width: int, height: int, widths: Iterable[int]) -> list[tupl
     ]
 
 
-def rendition_key(key: str, width: int) -> str:
-    """The object key of the ``width`` rendition of the object ``key``."""
-    return f"{key.rsplit('.', 1)[0]}_w{width}.webp"
+def rendition_key(key: str, width: int, fmt: RenditionFormat) -> str:
+    """The object key of the ``width`` rendition of the object ``key`` in ``fmt``."""
+    return f"{key.rsplit('.', 1)[0]}_w{width}.{fmt.extension}"

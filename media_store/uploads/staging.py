@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from media_store.errors import StorageUnavailable
+from media_store.imaging.formats import RENDITION_FORMATS
 from media_store.imaging.prepare import PreparedImage
 from media_store.imaging.renditions import rendition_key, rendition_sizes
 from media_store.models import MirrorChange, Rendition, StoredFile
@@ -46,8 +47,15 @@ class StagedFile:
         sizes = rendition_sizes(self.file.width, self.file.height, self.rendition_widths)
         if sizes:
             Rendition.objects.bulk_create(
-                Rendition(file=self.file, width=w, height=h, key=rendition_key(self.file.key, w))
+                Rendition(
+                    file=self.file,
+                    width=w,
+                    height=h,
+                    content_type=fmt.content_type,
+                    key=rendition_key(self.file.key, w, fmt),
+                )
                 for w, h in sizes
+                for fmt in RENDITION_FORMATS
             )
             make_renditions_later(self.file)
         return self.file

@@ -25,6 +25,15 @@ from media_store.models import Rendition, StoredFile
                 "type": "string",
                 "description": "Ready WebP renditions, `url <width>w, ...` (empty until made)",
             },
+            "placeholder": {
+                "type": "object",
+                "nullable": True,
+                "description": "Shown until the image loads (null until the renditions are made)",
+                "properties": {
+                    "blurhash": {"type": "string"},
+                    "color": {"type": "string", "description": "average colour, `#rrggbb`"},
+                },
+            },
             "renditions": {
                 "type": "array",
                 "description": "Every rendition with its state; `url` is null until ready.",
@@ -33,6 +42,7 @@ from media_store.models import Rendition, StoredFile
                     "properties": {
                         "width": {"type": "integer"},
                         "height": {"type": "integer"},
+                        "content_type": {"type": "string", "enum": ["image/avif", "image/webp"]},
                         "state": {"type": "string", "enum": ["pending", "ready", "failed"]},
                         "url": {"type": "string", "format": "uri", "nullable": True},
                     },
@@ -60,12 +70,20 @@ class StoredImageField(serializers.Field):
             {
                 "width": r.width,
                 "height": r.height,
+                "content_type": r.content_type,
                 "state": r.state,
                 "url": absolute(r.url()) if r.state == Rendition.State.READY else None,
             }
             for r in value.renditions.all()
         ]
-        srcset = ", ".join(f"{r['url']} {r['width']}w" for r in renditions if r["url"])
+        srcset = ", ".join(
+            f"{r['url']} {r['width']}w"
+            for r in renditions
+            if r["url"] and r["content_type"] == "image/webp"
+        )
+        placeholder = (
+            {"blurhash": value.placeholder, "color": value.color} if value.placeholder else None
+        )
         return {
             "url": absolute(value.url()),
             "width": value.width,
@@ -75,5 +93,6 @@ class StoredImageField(serializers.Field):
             "name": value.original_name,
             "sha256": value.sha256,
             "srcset": srcset,
+            "placeholder": placeholder,
             "renditions": renditions,
         }

@@ -73,7 +73,7 @@ def test_only_staff_get_grants_for_product_images(user):
 
 
 @pytest.mark.s3
-def test_product_images_get_webp_renditions_as_srcset(staff, s3, settings):
+def test_product_images_get_avif_and_webp_renditions_and_a_placeholder(staff, s3, settings):
     settings.MEDIA_RENDITION_WIDTHS = [100, 200, 5000]
     data = image_bytes("JPEG", size=(400, 300))
     response = client_for(staff).post(
@@ -84,21 +84,32 @@ def test_product_images_get_webp_renditions_as_srcset(staff, s3, settings):
     assert response.status_code == 201, response.content
     image = response.json()["image"]
     assert image["srcset"] == ""  # made in the background: the original serves until then
-    assert [(r["width"], r["state"], r["url"]) for r in image["renditions"]] == [
-        (100, "pending", None),
-        (200, "pending", None),  # never wider than the original
+    assert image["placeholder"] is None
+    assert [(r["width"], r["content_type"], r["state"], r["url"]) for r in image["renditions"]] == [
+        (100, "image/avif", "pending", None),
+        (100, "image/webp", "pending", None),
+        (200, "image/avif", "pending", None),
+        (200, "image/webp", "pending", None),  # never wider than the original
     ]
     assert drain() == 1
     image = client_for().get("/api/core/products/").json()["results"][0]["image"]
-    assert [r["state"] for r in image["renditions"]] == ["ready", "ready"]
+    assert [r["state"] for r in image["renditions"]] == ["ready"] * 4
     entries = [part.strip().split(" ") for part in image["srcset"].split(",")]
-    assert [width for _, width in entries] == ["100w", "200w"]
-    for url, width in entries:
-        fetched = fetch(url)
+    assert [width for _, width in entries] == ["100w", "200w"]  # srcset: the WebP ones
+    for rendition in image["renditions"]:
+        fetched = fetch(rendition["url"])
         assert fetched.status == 200
-        rendition = Image.open(io.BytesIO(fetched.body))
-        assert rendition.format == "WEBP" and rendition.width == int(width[:-1])
-    assert len(s3.keys("media/products/")) == 3
+        headers = {name.lower(): value for name, value in fetched.headers.items()}
+        assert headers["content-type"] == rendition["content_type"]
+        decoded = Image.open(io.BytesIO(fetched.body))
+        assert decoded.get_format_mimetype() == rendition["content_type"]
+        assert decoded.width == rendition["width"]
+    assert len(s3.keys("media/products/")) == 5
+    placeholder = image["placeholder"]  # the image is one flat colour: it is that colour
+    color = bytes.fromhex(placeholder["color"].lstrip("#"))
+    expected = Image.open(io.BytesIO(data)).getpixel((9, 9))
+    assert all(abs(got - want) <= 3 for got, want in zip(color, expected, strict=True))
+    assert len(placeholder["blurhash"]) < 40
 
 
 @pytest.mark.s3
