@@ -104,6 +104,7 @@ def test_an_upload_the_bucket_refuses_is_shown_clearly(deployment, page, tmp_pat
     big.write_bytes(b"\xff\xd8\xff" + b"\x00" * 300_000)
     page.set_input_files("input[name=images]", [str(big)])
     page.click("#order-form button[type=submit]")
+    page.wait_for_selector("#order-error:not([hidden])")  # after the page tried to shrink it
     assert "larger than" in page.text_content("#order-error")
 
     fake = tmp_path / "fake.jpg"
