@@ -7,13 +7,15 @@ makes a real CORS preflight to the gateway before each upload.
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 
 import pytest
 
 from media_store.storage.bucket import apply_cors
 from tests.support.browser import PAGE_ENV, add_product, images_loaded, sign_in
-from tests.support.images import image_bytes
+from tests.support.images import image_bytes, phone_photo
 from tests.support.multipart import request
 
 pytestmark = pytest.mark.s3
@@ -109,6 +111,7 @@ def test_an_upload_the_bucket_refuses_is_shown_clearly(deployment, page, tmp_pat
     big.write_bytes(b"\xff\xd8\xff" + b"\x00" * 300_000)
     page.set_input_files("input[name=images]", [str(big)])
     page.click("#order-form button[type=submit]")
+    page.wait_for_selector("#order-error:not([hidden])")  # after the page tried to shrink it
     assert "larger than" in page.text_content("#order-error")
 
     fake = tmp_path / "fake.jpg"
@@ -212,3 +215,90 @@ def test_double_submits_and_retries_place_one_order_and_list_it(deployment, page
         "#orders [data-order]", "items => items.map(i => +i.dataset.order)"
     )
     assert listed.count(retried[0]) == 1 and listed[0] == retried[0]
+
+
+#: Keeps each file the page hands to XMLHttpRequest (a PUT's body, a form's file fields):
+#: Chromium shows Playwright no body of a request holding a file read from disk.
+RECORD_SENT_FILES = """
+window.sentFiles = [];
+const send = XMLHttpRequest.prototype.send;
+XMLHttpRequest.prototype.send = function (body) {
+  const parts = body instanceof FormData ? [...body.values()] : [body];
+  window.sentFiles.push(...parts.filter((part) => part instanceof Blob));
+  return send.call(this, body);
+};
+"""
+TAKE_SENT_FILES = """async () => {
+  const files = window.sentFiles.splice(0);
+  const read = (file) => new Promise((resolve) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result.split(",")[1]);
+    reader.readAsDataURL(file);
+  });
+  return Promise.all(files.map(read));
+}"""
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "api"])
+def test_large_photos_are_downscaled_before_sending(direct, deployment, page, tmp_path, figures):
+    """Light uploads: a 12 MP phone photo goes as a 2048 px JPEG, upright; a small image
+    goes unchanged. Straight to the bucket with S3, through the API on local disk."""
+    if direct:
+        server = page_server(deployment)
+    else:
+        server = deployment.server(**PAGE_ENV, USE_S3="False", DEBUG="True")
+        server.start(collectstatic=True)
+    product = f"Photo print {'direct' if direct else 'api'}"
+    add_product(server, deployment, product, "9.00")
+    page.add_init_script(RECORD_SENT_FILES)
+    sign_in(page, server, "alice")
+    photo = phone_photo()  # 4000x3000, EXIF orientation 6: a portrait photo
+    small = image_bytes("JPEG", size=(300, 200), color="green")
+    grants: list[dict] = []
+
+    def granted(request) -> None:
+        if request.url.endswith("/api/media/uploads/"):
+            grants.append(json.loads(request.post_data_buffer))
+
+    page.on("request", granted)
+
+    def order(name: str, data: bytes) -> tuple[bytes, tuple[int, int]]:
+        """Order with one JPEG: the bytes sent, and the stored image's size."""
+        grants.clear()
+        path = tmp_path / name
+        path.write_bytes(data)
+        before = page.text_content("#order-status")
+        page.select_option("select[name=product]", label=f"{product} (9.00 USD)")
+        page.set_input_files("input[name=images]", [str(path)])
+        page.click("#order-form button[type=submit]")
+        page.wait_for_function(
+            """before => {
+                const status = document.querySelector('#order-status').textContent;
+                return status.includes('placed') && status !== before;
+            }""",
+            arg=before,
+            timeout=60_000,
+        )
+        assert page.is_hidden("#order-error"), page.text_content("#order-error")
+        assert page.text_content("#progress-text") == "100%"
+        image = "#order-result img.order-image"
+        page.wait_for_function(f"() => document.querySelector('{image}').complete")
+        sent = [base64.b64decode(data) for data in page.evaluate(TAKE_SENT_FILES)]
+        assert len(sent) == 1 and sent[0].startswith(b"\xff\xd8\xff"), sent  # one JPEG
+        assert page.get_attribute(image, "alt") == name  # under the name the customer gave
+        if direct:  # the grant declares what is sent
+            declared = {"content_type": "image/jpeg", "size": len(sent[0]), "filename": name}
+            assert grants == [{"purpose": "order", **declared}]
+        size = page.eval_on_selector(image, "i => [i.naturalWidth, i.naturalHeight]")
+        return sent[0], tuple(size)
+
+    sent, stored = order("photo.jpg", photo)
+    ratio = len(sent) / len(photo)
+    assert ratio <= 0.25, (len(sent), len(photo))
+    assert stored == (1536, 2048)  # upright: orientation 6 turns 4000x3000 to portrait
+    mode = "direct upload" if direct else "through the API"
+    figures(f"12 MP photo, {len(photo) / 1e6:.1f} MB, {mode}: {ratio:.0%} of it sent")
+
+    sent, stored = order("small.jpg", small)
+    assert sent == small  # already fits: the very same bytes
+    assert stored == (300, 200)

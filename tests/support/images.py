@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
+import random
 import struct
 
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
+from PIL import Image, ImageChops
 
 
 def image_bytes(
@@ -62,4 +63,29 @@ def rotated_jpeg_with_broken_exif() -> bytes:
     data[make : make + 2] = struct.pack(">H", 0x0156)  # TransferRange, which holds numbers
     buffer = io.BytesIO()
     Image.new("RGB", (40, 20), "red").save(buffer, format="JPEG", exif=bytes(data))
+    return buffer.getvalue()
+
+
+def phone_photo(
+    size: tuple[int, int] = (4000, 3000), orientation: int = 6, quality: int = 92
+) -> bytes:
+    """A camera-like JPEG (12 MP by default) that compresses as a phone photo does: broad
+    shapes, fine detail and sensor grain (seeded, so the same bytes every run), with an
+    EXIF orientation (6: the phone was held upright, so it shows as portrait)."""
+    rng = random.Random(12)
+
+    def noise(scale: int) -> Image.Image:
+        small = (size[0] // scale, size[1] // scale)
+        data = rng.randbytes(small[0] * small[1] * 3)
+        return Image.frombytes("RGB", small, data).resize(size, Image.Resampling.BICUBIC)
+
+    picture = Image.blend(noise(64), noise(4), 0.15)
+    grain = Image.frombytes("L", size, rng.randbytes(size[0] * size[1]))
+    grain = grain.point(lambda v: 128 + (v - 128) // 8).convert("RGB")
+    picture = ImageChops.add(picture, grain, offset=-128)
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    picture.save(buffer, format="JPEG", quality=quality, exif=exif.tobytes())
     return buffer.getvalue()

@@ -2,6 +2,7 @@
 // grant says) with a progress bar, then the order is created from the upload ids.
 // Without S3 (development; the page says so in data-direct-uploads), the files are
 // posted to the API instead, with the same progress bar.
+// Large photos are downscaled in the browser first (see lighter()).
 // Each submission carries an Idempotency-Key. A retry of the same submission (after
 // a network error, or a second click) sends the same key and the same uploads, so
 // the server creates the order once; changing the form starts a new submission.
@@ -16,7 +17,7 @@
   const result = document.getElementById("order-result");
   const button = form.querySelector("button[type=submit]");
   const ordersList = document.getElementById("orders");
-  let submission = null; // {key, uploads}: kept until the order is placed or the form changes
+  let submission = null; // {key, files, uploads}: kept until the order is placed or the form changes
   let busy = false;
   form.addEventListener("input", () => { submission = null; });
   form.addEventListener("change", () => { submission = null; });
@@ -110,6 +111,69 @@
     return typesByExtension[extension] || "application/octet-stream";
   }
 
+  // Light uploads: a phone photo has 12 MP or more, but the server keeps an order photo
+  // at most data-max-dimension pixels on its longest side and throws the rest away.
+  // Downscaling here first sends a fraction of the bytes (a quarter or less), which is
+  // what makes an order with several photos quick on a phone's upload link. Only photos
+  // are redrawn (JPEG, still WebP, HEIC where the browser decodes it); PNG, GIF and
+  // animations go as they are, and so does any file the browser cannot decode, that
+  // already fits, or that would not get smaller.
+  const maxDimension = Number(form.dataset.maxDimension) || 2048;
+  const PHOTOS = ["image/jpeg", "image/webp", "image/heic", "image/heif"];
+
+  async function lighter(file) {
+    const type = contentType(file);
+    if (!PHOTOS.includes(type) || (type === "image/webp" && (await animatedWebp(file)))) return file;
+    let bitmap = null;
+    try {
+      // "from-image" applies the EXIF orientation: the pixels drawn are upright, and
+      // the new file carries no metadata that could turn them again.
+      bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+      const scale = maxDimension / Math.max(bitmap.width, bitmap.height);
+      if (scale >= 1) return file;
+      const width = Math.max(1, Math.round(bitmap.width * scale));
+      const height = Math.max(1, Math.round(bitmap.height * scale));
+      // WebP may have transparency, which JPEG would lose: it stays WebP.
+      const blob = await redraw(bitmap, width, height, type === "image/webp" ? "image/webp" : "image/jpeg");
+      if (!blob || blob.size >= file.size) return file;
+      // The blob's own type: a browser that cannot write the one asked for writes PNG.
+      return new File([blob], renamed(file.name, blob.type), { type: blob.type, lastModified: file.lastModified });
+    } catch (error) {
+      return file; // not decodable here (HEIC in Chromium, a damaged file): the server judges it
+    } finally {
+      if (bitmap) bitmap.close();
+    }
+  }
+
+  async function redraw(bitmap, width, height, type) {
+    const canvas = typeof OffscreenCanvas === "function"
+      ? new OffscreenCanvas(width, height)
+      : Object.assign(document.createElement("canvas"), { width: width, height: height });
+    const context = canvas.getContext("2d");
+    context.imageSmoothingQuality = "high";
+    context.drawImage(bitmap, 0, 0, width, height);
+    if (canvas.convertToBlob) return canvas.convertToBlob({ type: type, quality: 0.9 });
+    return new Promise((resolve) => canvas.toBlob(resolve, type, 0.9));
+  }
+
+  async function animatedWebp(file) { // the VP8X header's animation flag
+    const head = new Uint8Array(await file.slice(0, 21).arrayBuffer());
+    return String.fromCharCode(...head.slice(12, 16)) === "VP8X" && (head[20] & 0x02) !== 0;
+  }
+
+  function renamed(name, type) { // photo.heic -> photo.jpg; photo.jpeg stays photo.jpeg
+    const dot = name.lastIndexOf(".");
+    const base = dot > 0 ? name.slice(0, dot) : name;
+    if (dot > 0 && typesByExtension[name.slice(dot).toLowerCase()] === type) return name;
+    return base + (Object.keys(typesByExtension).find((ext) => typesByExtension[ext] === type) || "");
+  }
+
+  async function lighterAll(files) { // one at a time: a decoded 12 MP photo holds 48 MB
+    const sent = [];
+    for (const file of files) sent.push(await lighter(file));
+    return sent;
+  }
+
   async function uploadDirect(files, tracker) {
     const ids = [];
     for (const [index, file] of files.entries()) {
@@ -185,33 +249,41 @@
     if (busy) return; // a second click while the first submission runs
     errorBox.hidden = true;
     statusBox.textContent = "";
-    const files = Array.from(form.elements.images.files);
+    const chosen = Array.from(form.elements.images.files);
     const maxFiles = Number(form.dataset.maxFiles);
     const maxBytes = Number(form.dataset.maxBytes);
-    if (!files.length) return showError("Choose at least one image.");
-    if (files.length > maxFiles) return showError("At most " + maxFiles + " images per order.");
-    const tooBig = files.find((file) => file.size > maxBytes);
-    if (tooBig) return showError(tooBig.name + " is larger than " + (maxBytes / 1048576).toFixed(1) + " MB.");
+    if (!chosen.length) return showError("Choose at least one image.");
+    if (chosen.length > maxFiles) return showError("At most " + maxFiles + " images per order.");
 
     const lines = [{ product: Number(form.elements.product.value), quantity: Number(form.elements.quantity.value) }];
     const note = form.elements.note.value;
-    const total = files.reduce((sum, file) => sum + file.size, 0) || 1;
-    const sent = files.map(() => 0);
-    const tracker = (index, fraction) => {
-      sent[index] = fraction * files[index].size;
-      setProgress(sent.reduce((a, b) => a + b, 0) / total);
-    };
     setProgress(0);
     button.disabled = true;
     busy = true;
-    if (!submission) submission = { key: newKey(), uploads: null };
-    const idempotency = { "Idempotency-Key": submission.key };
+    if (!submission) submission = { key: newKey(), files: null, uploads: null };
+    const current = submission; // the form may change (and drop it) while this one runs
+    const idempotency = { "Idempotency-Key": current.key };
     try {
+      if (!current.files) {
+        // Kept with the submission: a retry sends the very same bytes under the same key.
+        statusBox.textContent = "Preparing images…";
+        current.files = await lighterAll(chosen);
+        statusBox.textContent = "";
+      }
+      const files = current.files; // what is sent: the limit and the progress bar count these
+      const tooBig = files.find((file) => file.size > maxBytes);
+      if (tooBig) throw new Error(tooBig.name + " is larger than " + (maxBytes / 1048576).toFixed(1) + " MB.");
+      const total = files.reduce((sum, file) => sum + file.size, 0) || 1;
+      const sent = files.map(() => 0);
+      const tracker = (index, fraction) => {
+        sent[index] = fraction * files[index].size;
+        setProgress(sent.reduce((a, b) => a + b, 0) / total);
+      };
       const direct = form.dataset.directUploads === "true";
-      const ids = submission.uploads || (direct ? await uploadDirect(files, tracker) : null);
+      const ids = current.uploads || (direct ? await uploadDirect(files, tracker) : null);
       let response;
       if (ids) {
-        submission.uploads = ids; // a retry reuses them: same request, same key
+        current.uploads = ids; // a retry reuses them: same request, same key
         statusBox.textContent = "Checking images…";
         response = await api("/api/core/orders/", { lines: lines, note: note, uploads: ids }, idempotency);
       } else {
