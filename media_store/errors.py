@@ -70,6 +70,10 @@ class StoreError(MediaError):
     """The store, not what was sent, is the problem: nothing was saved, and what the user
     sent (a direct upload, say) is kept for another try."""
 
+    #: For operators (management commands print it): what failed, the store's answer and
+    #: the setting to change. Users get the message, never this.
+    fix = ""
+
 
 class StorageUnavailable(StoreError):
     """The object store could not be reached or failed to answer; nothing was recorded.

@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import quote
 
@@ -44,8 +47,23 @@ class _SearchPaths(list):
 _LOADER = botocore.loaders.Loader(extra_search_paths=_SearchPaths())
 
 
+#: Set (in this thread or task) by :func:`overwriting`.
+_overwriting: ContextVar[bool] = ContextVar("overwriting", default=False)
+
+
+@contextmanager
+def overwriting() -> Iterator[None]:
+    """Writes in this block may replace an object: only a repair, with bytes it verified."""
+    token = _overwriting.set(True)
+    try:
+        yield
+    finally:
+        _overwriting.reset(token)
+
+
 def _refuse_overwrite(params: dict[str, Any], **_: Any) -> None:
-    params.setdefault("IfNoneMatch", "*")
+    if not _overwriting.get():
+        params.setdefault("IfNoneMatch", "*")
 
 
 #: Per thread: whether an attempt of the write in progress may have reached the store.
@@ -86,6 +104,8 @@ class NoOverwriteS3Storage(S3Storage):
     #: Our options, beside django-storages' own (``build_storages`` sets them all).
     OPTIONS = {
         "provider": "generic",
+        #: "primary", or "mirror" (:mod:`media_store.storage.mirror`).
+        "role": "primary",
         "conditional_writes": True,
         "checksums": True,
         "direct_upload": "put",

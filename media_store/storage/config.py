@@ -165,6 +165,8 @@ def build_storages(
     )  # fmt: skip
     if mirror is not None:
         public, private = _s3_aliases(mirror.resolved())
+        for alias in (public, private):
+            alias["OPTIONS"]["role"] = "mirror"  # its errors name MEDIA_MIRROR_* settings
         built["mirror-public"], built["mirror-private"] = public, private
     return built
 

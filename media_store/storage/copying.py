@@ -6,8 +6,9 @@ memory; its SHA-256 is computed on the way and checked against the one its row h
 before anything is written, and the write carries it as its signed payload hash (or
 checksum), so the target refuses bytes that changed in transit. Content-Type,
 Cache-Control and Content-Disposition go with it. Between two buckets of one store
-(same endpoint and key) the store copies the object itself, and we read the copy back
-to check it.
+(same endpoint and key) the store copies the object itself; we read the source first
+and the copy after to check them. No copy ever deletes or replaces what the target
+held before, except a repair (``replace``) with bytes verified first.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -23,6 +24,7 @@ from botocore.exceptions import ClientError
 
 from media_store.errors import ObjectExists
 
+from .backends import overwriting
 from .diagnosis import STORE_FAILURES, store_error
 from .objects import CHUNK, SPOOL_IN_MEMORY, ObjectMissing
 from .s3 import NO_SUCH_OBJECT, base64_digest, s3_error_code, s3_key
@@ -58,90 +60,137 @@ def same_store(source: Any, target: Any) -> bool:
     )
 
 
-def copy_object(source: Any, target: Any, key: str, *, sha256: str = "") -> Copied:
+def copy_object(
+    source: Any, target: Any, key: str, *, sha256: str = "", replace: bool = False
+) -> Copied:
     """Copy ``key`` (relative to each storage's location) from ``source`` to ``target``.
 
+    Nothing is written unless the source's bytes are ``sha256`` (when given), and an
+    object already on the target is never deleted: the same bytes there count as
+    copied; other bytes raise :class:`ObjectExists`, or are replaced by the verified
+    copy with ``replace`` (a repair) and on stores that cannot refuse an overwrite
+    (asking first would cost a request per object, and the bytes are verified).
+
     Raises :class:`ObjectMissing` when the source has no such object,
-    :class:`CopyMismatch` when its bytes are not ``sha256``, :class:`ObjectExists` when
-    the target holds other bytes under the key, and the store errors of
+    :class:`CopyMismatch` when its bytes are not ``sha256``, and the store errors of
     :func:`~media_store.storage.diagnosis.store_error` when a store fails.
     """
-    with _store_errors(key, "copy"):
-        if same_store(source, target):
-            return _server_side(source, target, key, sha256)
-        with _fetch(source, key) as (body, digest, size, served):
-            if sha256 and digest != sha256:
-                raise CopyMismatch(key, sha256, digest)
-            return _put(target, key, body, digest, size, served)
+    if same_store(source, target):
+        return _server_side(source, target, key, sha256, replace)
+    with _fetch(source, key) as (body, digest, size, served):
+        if sha256 and digest != sha256:
+            raise CopyMismatch(key, sha256, digest)
+        replace = replace or (bool(sha256) and not target.conditional_writes)
+        with _store_errors(key, "write", target):
+            return _put(target, key, body, digest, size, served, replace)
 
 
 def object_sha256(storage: Any, key: str) -> tuple[str, int]:
     """The SHA-256 and size of what ``storage`` holds under ``key`` (read in full);
     raises :class:`ObjectMissing` and the store errors as :func:`copy_object` does."""
-    with _store_errors(key, "read"), _fetch(storage, key) as (_, digest, size, _served):
+    with _fetch(storage, key) as (_, digest, size, _served):
         return digest, size
 
 
+def _sha256_if_there(storage: Any, key: str) -> str | None:
+    try:
+        return object_sha256(storage, key)[0]
+    except ObjectMissing:
+        return None
+
+
 @contextmanager
-def _store_errors(key: str, doing: str) -> Iterator[None]:
-    """A missing object as :class:`ObjectMissing`, any other store failure as ours."""
+def _store_errors(key: str, doing: str, storage: Any) -> Iterator[None]:
+    """A missing object as :class:`ObjectMissing`, any other store failure as ours
+    (naming the mirror's settings when ``storage`` is the mirror)."""
+    mirror = getattr(storage, "role", "primary") == "mirror"
+    what = f"the {doing} of {key}" + (" on the mirror" if mirror else "")
     try:
         yield
     except ClientError as exc:
         if s3_error_code(exc) in NO_SUCH_OBJECT:
             raise ObjectMissing(key) from exc
-        raise store_error(exc, what=f"the {doing} of {key}") from exc
+        raise store_error(exc, what=what, mirror=mirror) from exc
     except STORE_FAILURES as exc:
-        raise store_error(exc, what=f"the {doing} of {key}") from exc
+        raise store_error(exc, what=what, mirror=mirror) from exc
 
 
 @contextmanager
 def _fetch(storage: Any, key: str) -> Iterator[tuple[IO[bytes], str, int, dict[str, str]]]:
     """The object in a temporary file, with its SHA-256, size and served headers."""
     client = storage.connection.meta.client
-    answer = client.get_object(Bucket=storage.bucket_name, Key=s3_key(storage, key))
-    served = {name: answer[name] for name in SERVED_HEADERS if answer.get(name)}
     digest, size = hashlib.sha256(), 0
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
-        for chunk in answer["Body"].iter_chunks(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-            spool.write(chunk)
+        with _store_errors(key, "read", storage):
+            answer = client.get_object(Bucket=storage.bucket_name, Key=s3_key(storage, key))
+            served = {name: answer[name] for name in SERVED_HEADERS if answer.get(name)}
+            for chunk in answer["Body"].iter_chunks(CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                spool.write(chunk)
         spool.seek(0)
         yield spool, digest.hexdigest(), size, served
 
 
 def _put(
-    target: Any, key: str, body: IO[bytes], digest: str, size: int, served: dict[str, str]
+    target: Any,
+    key: str,
+    body: IO[bytes],
+    digest: str,
+    size: int,
+    served: dict[str, str],
+    replace: bool,
 ) -> Copied:
     client = target.connection.meta.client
     params: dict[str, Any] = {**served, "Metadata": {"sha256": digest}}
     if target.checksums:
         params["ChecksumSHA256"] = base64_digest(digest)
-    if target.conditional_writes:
+    if not replace and target.conditional_writes:
         params["IfNoneMatch"] = "*"
+    elif not replace:  # unverified bytes, and the store cannot refuse an overwrite: ask
+        found = _sha256_if_there(target, key)
+        if found is not None:
+            return _existing(key, size, digest, found)
     try:
-        client.put_object(Bucket=target.bucket_name, Key=s3_key(target, key), Body=body, **params)
+        with overwriting() if replace else nullcontext():
+            client.put_object(
+                Bucket=target.bucket_name, Key=s3_key(target, key), Body=body, **params
+            )
     except ClientError as exc:
         if s3_error_code(exc) != "PreconditionFailed":
             raise
-        found, _ = object_sha256(target, key)  # there already: the same bytes?
-        if found != digest:
-            raise ObjectExists(key) from exc
-        return Copied(key, size, digest, already_there=True)
+        return _existing(key, size, digest, object_sha256(target, key)[0])
     return Copied(key, size, digest)
 
 
-def _server_side(source: Any, target: Any, key: str, sha256: str) -> Copied:
-    client = target.connection.meta.client
-    client.copy_object(
-        Bucket=target.bucket_name,
-        Key=s3_key(target, key),
-        CopySource={"Bucket": source.bucket_name, "Key": s3_key(source, key)},
-        MetadataDirective="COPY",
-    )
-    digest, size = object_sha256(target, key)  # what the store made, read back
+def _existing(key: str, size: int, digest: str, found: str) -> Copied:
+    """An object already under ``key`` on the target: the same bytes, or left alone."""
+    if found != digest:
+        raise ObjectExists(key)
+    return Copied(key, size, digest, already_there=True)
+
+
+def _server_side(source: Any, target: Any, key: str, sha256: str, replace: bool) -> Copied:
+    """The store copies; we check the source first and the copy after, and delete only
+    a copy of our own that came out wrong (never what the target held before)."""
+    digest, size = object_sha256(source, key)
     if sha256 and digest != sha256:
-        client.delete_object(Bucket=target.bucket_name, Key=s3_key(target, key))
         raise CopyMismatch(key, sha256, digest)
+    before = _sha256_if_there(target, key)
+    if before is not None and not replace:
+        return _existing(key, size, digest, before)
+    client = target.connection.meta.client
+    with _store_errors(key, "copy", target):
+        client.copy_object(
+            Bucket=target.bucket_name,
+            Key=s3_key(target, key),
+            CopySource={"Bucket": source.bucket_name, "Key": s3_key(source, key)},
+            MetadataDirective="COPY",
+        )
+    made, size = object_sha256(target, key)  # what the store made, read back
+    if made != digest:  # the source changed between our read and the store's copy
+        if before is None:
+            with _store_errors(key, "delete", target):
+                client.delete_object(Bucket=target.bucket_name, Key=s3_key(target, key))
+        raise CopyMismatch(key, digest, made)
     return Copied(key, size, digest)

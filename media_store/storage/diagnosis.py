@@ -11,6 +11,7 @@ and ``manage.py storage_check`` prints it.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 from boto3.exceptions import S3UploadFailedError
@@ -109,19 +110,44 @@ def diagnose(exc: BaseException, *, operation: str = "") -> Diagnosis:
     return Diagnosis(True, fix, detail)
 
 
-def store_error(exc: BaseException, *, what: str, operation: str = "") -> StoreError:
-    """The error to answer for a failed request to the store, logged with its fix."""
+#: The mirror's settings (``MEDIA_MIRROR_*``), named in a fix in place of the primary's
+#: when it was the mirror that failed.
+MIRROR_SETTINGS = {
+    "AWS_ACCESS_KEY_ID": "MEDIA_MIRROR_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY": "MEDIA_MIRROR_SECRET_ACCESS_KEY",
+    "AWS_S3_ENDPOINT_URL": "MEDIA_MIRROR_ENDPOINT_URL",
+    "AWS_STORAGE_BUCKET_NAME": "MEDIA_MIRROR_BUCKET_NAME",
+    "AWS_PRIVATE_STORAGE_BUCKET_NAME": "MEDIA_MIRROR_PRIVATE_BUCKET_NAME",
+    "AWS_S3_REGION_NAME": "MEDIA_MIRROR_REGION_NAME",
+    "AWS_S3_PROVIDER": "MEDIA_MIRROR_PROVIDER",
+}
+_SETTING_NAME = re.compile(r"\bAWS_[A-Z0-9_]+")
+
+
+def for_mirror(fix: str) -> str:
+    """``fix`` naming the mirror's settings instead of the primary's."""
+    return "on the mirror: " + _SETTING_NAME.sub(
+        lambda name: MIRROR_SETTINGS.get(name[0], "MEDIA_MIRROR_PROVIDER"), fix
+    )
+
+
+def store_error(
+    exc: BaseException, *, what: str, operation: str = "", mirror: bool = False
+) -> StoreError:
+    """The error to answer for a failed request to the store, logged with its fix (which
+    the error keeps as ``fix``, for commands to print); ``mirror``: the mirror failed."""
     diagnosis = diagnose(exc, operation=operation)
+    fix = for_mirror(diagnosis.fix) if mirror else diagnosis.fix
     if diagnosis.permanent:
         logger.error(
-            "the media store refused %s for good (%s). Fix: %s",
-            what,
-            diagnosis.detail,
-            diagnosis.fix,
+            "the media store refused %s for good (%s). Fix: %s", what, diagnosis.detail, fix
         )
-        return StorageMisconfigured()
-    logger.error("media store failure on %s: %s", what, diagnosis.detail)
-    return StorageUnavailable()
+        error: StoreError = StorageMisconfigured()
+    else:
+        logger.error("media store failure on %s: %s", what, diagnosis.detail)
+        error = StorageUnavailable()
+    error.fix = f"{what}: {diagnosis.detail}. Fix: {fix}"
+    return error
 
 
 #: Every failure a request to the store can end in (a multipart upload's refusal comes

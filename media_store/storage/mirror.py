@@ -22,7 +22,7 @@ from django.core.files.storage import Storage, storages
 from django.db import transaction
 from django.utils import timezone
 
-from media_store.errors import ObjectExists
+from media_store.errors import ObjectExists, StorageMisconfigured
 from media_store.models import MirrorChange, Rendition, StoredFile, storage_for
 
 from .copying import CopyMismatch, copy_object
@@ -71,11 +71,12 @@ def backlog() -> tuple[bool, str]:
         return True, "in sync (0 changes waiting)"
     oldest = MirrorChange.objects.order_by("created_at").values_list("created_at", flat=True)[0]
     age = timezone.now() - oldest
-    refused = MirrorChange.objects.exclude(last_error="").count()
+    refused = MirrorChange.objects.exclude(last_error="")
     detail = f"{waiting} change(s) waiting, the oldest for {int(age.total_seconds())} s"
-    if refused:
-        detail += f"; {refused} refused (see the worker's log)"
-    return age < STALE_BACKLOG and not refused, detail
+    if refused.exists():
+        last = refused.order_by("-id").values_list("last_error", flat=True)[0]
+        detail += f"; {refused.count()} refused, the last: {last}"
+    return age < STALE_BACKLOG and not refused.exists(), detail
 
 
 def sync_mirror(limit: int | None = None) -> int:
@@ -99,11 +100,14 @@ def sync_mirror(limit: int | None = None) -> int:
                 return done
             try:
                 _apply(change)
-            except (CopyMismatch, ObjectExists) as exc:
-                logger.error("the mirror could not take %s: %s", change, exc)
+            except (CopyMismatch, ObjectExists, StorageMisconfigured) as exc:
+                # Refused for good (a damaged source, other bytes on the mirror, a wrong
+                # bucket or key): it waits, and the others go on.
+                reason = getattr(exc, "fix", "") or str(exc)
+                logger.error("the mirror could not take %s: %s", change, reason)
                 change.attempts += 1
                 change.not_before = timezone.now() + REFUSED_RETRY
-                change.last_error = str(exc)
+                change.last_error = reason[:2000]
                 change.save(update_fields=["attempts", "not_before", "last_error"])
                 continue
             change.delete()
@@ -138,7 +142,7 @@ def _delete(mirror: Storage, key: str) -> None:
     try:
         mirror.delete(key)
     except STORE_FAILURES as exc:
-        raise store_error(exc, what=f"the mirror's delete of {key}") from exc
+        raise store_error(exc, what=f"the delete of {key} on the mirror", mirror=True) from exc
 
 
 def expected_sha256(key: str) -> str | None:

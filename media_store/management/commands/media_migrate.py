@@ -17,7 +17,12 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from media_store.errors import ObjectExists, StoreError
+from media_store.errors import (
+    ObjectExists,
+    StorageMisconfigured,
+    StorageUnavailable,
+    StoreError,
+)
 from media_store.models import CopiedObject, StoredFile, storage_for
 from media_store.storage.copying import CopyMismatch, copy_object, object_sha256
 from media_store.storage.inventory import Item, referenced_objects
@@ -48,6 +53,34 @@ class RateLimit:
         time.sleep(max(0.0, start - now))
 
 
+#: What a copy can end in (besides "not started": the run was stopping).
+OUTCOMES = ("copied", "already there", "failed", "not started")
+
+
+class Halt:
+    """Whether the run should stop: at the first refusal no retry fixes (a wrong key or
+    bucket: every object would fail the same way, after its download), or after
+    ``OUTAGE_LIMIT`` outages in a row (the store is down: run again later)."""
+
+    OUTAGE_LIMIT = 5
+
+    def __init__(self) -> None:
+        self.reason = ""
+        self.outages = 0
+        self.lock = threading.Lock()
+
+    def after(self, exc: BaseException | None) -> None:
+        with self.lock:
+            if isinstance(exc, StorageMisconfigured):
+                self.reason = self.reason or exc.fix
+            elif isinstance(exc, StorageUnavailable):
+                self.outages += 1
+                if self.outages >= self.OUTAGE_LIMIT and not self.reason:
+                    self.reason = f"{self.outages} store failures in a row; the last: {exc.fix}"
+            else:
+                self.outages = 0
+
+
 class Command(BaseCommand):
     help = (
         "Copy every object the database references (public and private, every rendition) "
@@ -66,13 +99,16 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not is_s3(storage_for(StoredFile.Visibility.PUBLIC)):
+            raise CommandError(
+                "USE_S3 is off: there is no primary store to copy from (and the "
+                "MEDIA_MIRROR_* variables are ignored)."
+            )
         if mirror_for(StoredFile.Visibility.PUBLIC) is None:
             raise CommandError(
                 "No mirror is configured: set MEDIA_MIRROR_BUCKET_NAME and the other "
                 "MEDIA_MIRROR_* variables (KOYEB_S3_SETUP.md, moving stores)."
             )
-        if not is_s3(storage_for(StoredFile.Visibility.PUBLIC)):
-            raise CommandError("USE_S3 is off: there is no primary store to copy from.")
         target = {v: store_label(mirror_for(v)) for v in StoredFile.Visibility.values}
         done = {
             (visibility, key)
@@ -92,8 +128,9 @@ class Command(BaseCommand):
         )
         if options["dry_run"] or not todo:
             return
-        counts = {"copied": 0, "already there": 0, "failed": 0, "bytes": 0}
+        counts = {"copied": 0, "already there": 0, "failed": 0, "not started": 0, "bytes": 0}
         limit = RateLimit(options["max_rate"])
+        self.halt = Halt()
         # Rich draws the bar (rate and time left) on a terminal, and plain lines elsewhere.
         console = Console(file=getattr(self.stderr, "_out", self.stderr), width=100)
         columns = (
@@ -112,6 +149,8 @@ class Command(BaseCommand):
             bar = progress.add_task("copying", total=len(todo), rate=0.0)
             pending: dict[Future, CopiedObject] = {}  # each copy, and its checkpoint
             for item in todo:
+                if self.halt.reason:
+                    break
                 limit.wait()
                 checkpoint = self._checkpoint(item, target[item.visibility])
                 resume = (item.visibility, item.key) in started
@@ -124,6 +163,12 @@ class Command(BaseCommand):
             f"{counts['copied']} copied ({counts['bytes']:,} bytes), {counts['already there']} "
             f"already there (verified), {counts['failed']} failed."
         )
+        if self.halt.reason:
+            raise CommandError(
+                f"stopped early, {len(todo) - sum(counts[k] for k in OUTCOMES[:3])} object(s) "
+                f"not tried: {self.halt.reason}. What was copied is kept; run again once "
+                "it is fixed."
+            )
         if counts["failed"]:
             raise CommandError("some objects were not copied (see above); run again to retry")
 
@@ -140,25 +185,29 @@ class Command(BaseCommand):
         for future in finished:
             checkpoint = pending.pop(future)
             outcome, size = future.result()
-            if outcome != "failed":
+            if outcome in ("copied", "already there"):
                 checkpoint.done = True
                 checkpoint.save(update_fields=["done", "copied_at"])
             counts[outcome] += 1
             counts["bytes"] += size
-            done = counts["copied"] + counts["already there"] + counts["failed"]
+            done = sum(counts[k] for k in OUTCOMES)
             progress.update(bar, advance=1, rate=done / max(time.monotonic() - started, 1e-6))
         return pending
 
     def _copy(self, item: Item, resume: bool) -> tuple[str, int]:
         """Copy one object, verified (in a worker thread: store requests only); never raises."""
+        if self.halt.reason:
+            return "not started", 0
         source, mirror = storage_for(item.visibility), mirror_for(item.visibility)
         try:
             if resume and self._already_there(mirror, item):
                 return "already there", 0
             copied = copy_object(source, mirror, item.key, sha256=item.sha256)
         except (ObjectMissing, CopyMismatch, ObjectExists, StoreError) as exc:
+            self.halt.after(exc)
             self.stderr.write(f"{item.visibility}/{item.key}: {_reason(exc)}")
             return "failed", 0
+        self.halt.after(None)
         return ("already there" if copied.already_there else "copied"), copied.size
 
     @staticmethod
@@ -185,6 +234,8 @@ class Command(BaseCommand):
 
 
 def _reason(exc: BaseException) -> str:
+    if isinstance(exc, StoreError):
+        return exc.fix or str(exc)
     if isinstance(exc, ObjectMissing):
         return "missing from the primary store (manage.py media_verify)"
     if isinstance(exc, ObjectExists):

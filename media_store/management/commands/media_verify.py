@@ -1,68 +1,87 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from media_store.errors import StoreError
+from media_store.conf import media_setting
+from media_store.errors import ObjectExists, StoreError
 from media_store.models import StoredFile, storage_for
 from media_store.storage.copying import CopyMismatch, copy_object, object_sha256
+from media_store.storage.diagnosis import STORE_FAILURES, store_error
 from media_store.storage.inventory import Item, iter_objects, referenced_keys, referenced_objects
 from media_store.storage.mirror import mirror_for
 from media_store.storage.objects import ObjectMissing
+
+STORES = {"primary": storage_for, "mirror": mirror_for}
 
 
 class Command(BaseCommand):
     help = (
         "Check a store against the database, reading every object: rows whose object is "
-        "missing or has another size or SHA-256, and objects no row references. "
-        "--store mirror checks the mirror; --repair-from mirror copies what the primary "
-        "lost (or holds damaged) back from the mirror, verified. Exits 1 while anything "
-        "is wrong."
+        "missing or has another size or SHA-256, and objects no row references (older than "
+        "MEDIA_ORPHAN_GRACE_MINUTES: younger ones may be uploads in flight). --store mirror "
+        "checks the mirror. --repair-from restores what the checked store lost (or holds "
+        "damaged) from the other one, each copy verified before it is written; nothing is "
+        "deleted. Exits 1 while anything is wrong."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--store", choices=["primary", "mirror"], default="primary")
+        parser.add_argument("--store", choices=sorted(STORES), default="primary")
         parser.add_argument(
             "--repair-from",
-            choices=["mirror"],
-            help="Restore the primary's missing or damaged objects from the mirror.",
+            choices=sorted(STORES),
+            help="Restore the checked store's missing or damaged objects from this one.",
         )
         parser.add_argument("--jobs", type=int, default=4, help="Objects read at once.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        mirrored = options["store"] == "mirror" or options["repair_from"]
-        if mirrored and mirror_for(StoredFile.Visibility.PUBLIC) is None:
+        checked, source = options["store"], options["repair_from"]
+        if source == checked:
+            other = "primary" if checked == "mirror" else "mirror"
+            raise CommandError(
+                f"--repair-from {source} would repair the {checked} from itself: use "
+                f"--store {checked} --repair-from {other}."
+            )
+        if "mirror" in (checked, source) and mirror_for(StoredFile.Visibility.PUBLIC) is None:
             raise CommandError("No mirror is configured (MEDIA_MIRROR_* variables).")
-        store = mirror_for if options["store"] == "mirror" else storage_for
+        store = STORES[checked]
         items = list(referenced_objects())
         with ThreadPoolExecutor(max_workers=max(1, options["jobs"])) as pool:
             problems = [p for p in pool.map(lambda i: _problem(store, i), items) if p]
         for item, problem in problems:
             self.stdout.write(f"{problem:14} {item.visibility:7} {item.key}")
-        unreferenced = _unreferenced(store)
+        unreferenced = _unreferenced(store, checked)
         for visibility, key in unreferenced:
             self.stdout.write(f"{'unreferenced':14} {visibility:7} {key}")
         self.stdout.write(
-            f"{options['store']}: {len(items)} object(s) checked, {len(problems)} missing or "
+            f"{checked}: {len(items)} object(s) checked, {len(problems)} missing or "
             f"damaged, {len(unreferenced)} no row references."
         )
-        if options["repair_from"] and problems:
-            repaired = sum(self._repair(item) for item, _ in problems)
-            self.stdout.write(f"{repaired} of {len(problems)} restored from the mirror.")
-            if repaired == len(problems):
+        if source and problems:
+            repaired = sum(self._repair(item, STORES[source], store) for item, _ in problems)
+            self.stdout.write(f"{repaired} of {len(problems)} restored from the {source}.")
+            if repaired == len(problems) and not unreferenced:
                 return
         if problems or unreferenced:
             raise CommandError("the store and the database disagree (see above)")
 
-    def _repair(self, item: Item) -> bool:
-        primary = storage_for(item.visibility)
+    def _repair(self, item: Item, source: Any, target: Any) -> bool:
+        """Copy ``item`` over what the target holds, once the source's copy is verified:
+        a bad source copy leaves the target as it was."""
         try:
-            primary.delete(item.key)  # a damaged copy goes first (writes never overwrite)
-            copy_object(mirror_for(item.visibility), primary, item.key, sha256=item.sha256)
-        except (ObjectMissing, CopyMismatch, StoreError) as exc:
-            self.stderr.write(f"{item.visibility}/{item.key}: not restored: {exc}")
+            copy_object(
+                source(item.visibility),
+                target(item.visibility),
+                item.key,
+                sha256=item.sha256,
+                replace=True,
+            )
+        except (ObjectMissing, CopyMismatch, ObjectExists, StoreError) as exc:
+            reason = getattr(exc, "fix", "") or exc
+            self.stderr.write(f"{item.visibility}/{item.key}: not restored: {reason}")
             return False
         return True
 
@@ -82,12 +101,21 @@ def _problem(store: Any, item: Item) -> tuple[Item, str] | None:
     return None
 
 
-def _unreferenced(store: Any) -> list[tuple[str, str]]:
-    """Objects in ``store`` that no row references (nor a pending direct upload)."""
+def _unreferenced(store: Any, name: str) -> list[tuple[str, str]]:
+    """Objects in ``store`` that no row references (nor a pending direct upload), once
+    older than the orphan sweep's grace; a store that cannot be listed is a CommandError
+    naming the setting to change."""
+    grace = timedelta(minutes=media_setting("MEDIA_ORPHAN_GRACE_MINUTES"))
+    cutoff = datetime.now(tz=UTC) - grace
     found = []
     for visibility in StoredFile.Visibility.values:
         required, optional = referenced_keys(visibility)
-        for info in iter_objects(store(visibility)):
-            if info.key not in required and info.key not in optional:
-                found.append((visibility, info.key))
+        try:
+            for info in iter_objects(store(visibility)):
+                known = info.key in required or info.key in optional
+                if not known and info.modified <= cutoff:
+                    found.append((visibility, info.key))
+        except STORE_FAILURES as exc:
+            what = f"the listing of the {name}'s {visibility} bucket"
+            raise CommandError(store_error(exc, what=what, mirror=name == "mirror").fix) from exc
     return found

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from media_store.checks import ephemeral_platform
 from media_store.models import StoredFile, storage_for
-from media_store.storage.diagnosis import diagnose
+from media_store.storage.diagnosis import diagnose, for_mirror
 from media_store.storage.mirror import backlog as mirror_backlog
 from media_store.storage.mirror import mirror_for
 from media_store.storage.providers import get_provider
@@ -126,6 +126,18 @@ class Command(BaseCommand):
                     self.style.SUCCESS(f"ok   {name}") + (f" ({detail})" if detail else "")
                 )
         if mirror_for(StoredFile.Visibility.PUBLIC) is not None:
+            try:
+                detail = self.check_mirror()
+            except CheckFailed as failure:
+                failures += 1
+                self.stdout.write(self.style.ERROR(f"FAIL mirror reachable: {failure.problem}"))
+                self.stdout.write(f"     fix: {failure.fix}")
+            except (BotoCoreError, ClientError) as exc:
+                failures += 1
+                self.stdout.write(self.style.ERROR(f"FAIL mirror reachable: {exc}"))
+                self.stdout.write(f"     fix: {for_mirror(diagnose(exc).fix)}")
+            else:
+                self.stdout.write(self.style.SUCCESS("ok   mirror reachable") + f" ({detail})")
             in_sync, backlog = mirror_backlog()
             if in_sync:
                 self.stdout.write(self.style.SUCCESS("ok   mirror") + f" ({backlog})")
@@ -158,9 +170,10 @@ class Command(BaseCommand):
                 ) from exc
         return ""
 
-    def _round_trip(self, visibility: str) -> tuple[str, bytes]:
-        """Write with this store's integrity header and conditional write, read back."""
-        storage = storage_for(visibility)
+    def _round_trip(self, visibility: str, storage: Any = None) -> tuple[str, bytes]:
+        """Write with this store's integrity header and conditional write, read back
+        (on the primary's storage for ``visibility``, or on ``storage``)."""
+        storage = storage or storage_for(visibility)
         key = f"{CHECK_PREFIX}/{uuid.uuid4().hex}.txt"
         body = f"storage check {uuid.uuid4()}".encode()
         content = ContentFile(body)
@@ -179,8 +192,8 @@ class Command(BaseCommand):
                 )
         return key, body
 
-    def _delete(self, visibility: str, key: str) -> None:
-        storage = storage_for(visibility)
+    def _delete(self, visibility: str, key: str, storage: Any = None) -> None:
+        storage = storage or storage_for(visibility)
         storage.delete(key)
         if storage.exists(key):
             raise CheckFailed(
@@ -235,6 +248,30 @@ class Command(BaseCommand):
         finally:
             self._delete(StoredFile.Visibility.PRIVATE, key)
         return f"signed URLs expire after {settings.MEDIA_SIGNED_URL_EXPIRE}s"
+
+    def check_mirror(self) -> str:
+        """A write, read and delete on each of the mirror's buckets; its private objects
+        unreadable without a signature."""
+        for visibility in StoredFile.Visibility.values:
+            mirror = mirror_for(visibility)
+            try:
+                key, _ = self._round_trip(visibility, mirror)
+            except CheckFailed as failure:
+                raise CheckFailed(failure.problem, for_mirror(failure.fix)) from failure
+            try:
+                if visibility == StoredFile.Visibility.PRIVATE:
+                    status, _ = _http(mirror.url(key).split("?")[0])
+                    if status not in (401, 403):
+                        raise CheckFailed(
+                            f"a private object on the mirror is readable without a signature "
+                            f"(HTTP {status})",
+                            "remove public access from MEDIA_MIRROR_PRIVATE_BUCKET_NAME (or "
+                            "its private/ prefix): `manage.py configure_bucket` with the "
+                            "mirror's settings as the AWS_* ones applies the same policy",
+                        )
+            finally:
+                self._delete(visibility, key, mirror)
+        return f"{mirror_for(StoredFile.Visibility.PUBLIC).bucket_name} written, read, deleted"
 
     def check_overwrite(self) -> str:
         """A second write of the same key must be refused (``If-None-Match: *``)."""

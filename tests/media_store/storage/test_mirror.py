@@ -19,6 +19,7 @@ from media_store.sweeps import sweep_mirror_backlog
 from tests.support.catalog import post_product_with_image
 from tests.support.clients import client_for
 from tests.support.images import upload
+from tests.support.mirror import body, head, mirror_aliases
 from tests.support.providers import emulated_store
 from tests.support.s3 import storages_for
 from tests.support.tasks import drain
@@ -27,34 +28,6 @@ from tests.support.tcp_proxy import TcpProxy
 pytestmark = [pytest.mark.s3, pytest.mark.django_db]
 
 SERVED = ("ContentType", "CacheControl", "ContentDisposition")
-
-
-@pytest.fixture
-def mirror(s3, s3_server, settings, tmp_path):
-    """The primary (``s3``) with an R2 store as its mirror (two buckets, as on R2)."""
-    with emulated_store(s3_server, "r2") as store:
-        settings.STORAGES = storages_for(s3.s3_settings(), tmp_path) | _mirror_aliases(
-            store.s3_settings(), tmp_path
-        )
-        yield store
-
-
-def _mirror_aliases(mirror_settings, tmp_path) -> dict:
-    from media_store.storage.config import build_storages
-
-    built = build_storages(
-        use_s3=True, s3=mirror_settings, media_root=tmp_path, private_root=tmp_path,
-        mirror=mirror_settings,
-    )  # fmt: skip
-    return {alias: built[alias] for alias in ("mirror-public", "mirror-private")}
-
-
-def head(client, bucket: str, key: str) -> dict:
-    return client.head_object(Bucket=bucket, Key=key)
-
-
-def body(client, bucket: str, key: str) -> bytes:
-    return client.get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
 def add_product(staff):
@@ -93,7 +66,7 @@ def test_a_mirror_outage_never_fails_an_upload_and_its_backlog_drains(
     with emulated_store(s3_server, "generic") as store:
         proxy = TcpProxy(store.emulator.port)
         try:
-            settings.STORAGES = storages_for(s3.s3_settings(), tmp_path) | _mirror_aliases(
+            settings.STORAGES = storages_for(s3.s3_settings(), tmp_path) | mirror_aliases(
                 store.s3_settings(endpoint_url=proxy.url), tmp_path
             )
             proxy.set_mode("reset")  # the mirror is down
@@ -118,7 +91,7 @@ def test_a_mirror_outage_never_fails_an_upload_and_its_backlog_drains(
 def test_on_one_store_the_store_copies_by_itself(s3, s3_server, settings, tmp_path, staff):
     other = s3_server.new_bucket()
     try:
-        settings.STORAGES = storages_for(s3.s3_settings(), tmp_path) | _mirror_aliases(
+        settings.STORAGES = storages_for(s3.s3_settings(), tmp_path) | mirror_aliases(
             s3.s3_settings(bucket_name=other), tmp_path
         )
         add_product(staff)
@@ -135,7 +108,7 @@ def test_migrate_copies_what_the_rows_reference_and_verify_finds_and_repairs(
         add_product(staff)
     drain()  # renditions (no mirror yet: nothing recorded)
     with emulated_store(s3_server, "b2") as store:
-        settings.STORAGES = storages_for(s3.s3_settings(), tmp_path) | _mirror_aliases(
+        settings.STORAGES = storages_for(s3.s3_settings(), tmp_path) | mirror_aliases(
             store.s3_settings(), tmp_path
         )
         out, err = StringIO(), StringIO()
