@@ -30,7 +30,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import REPO, noise_jpeg, photo_jpeg, report
+from common import REPO, noise_jpeg, report
+
+from tests.support.images import photo_jpeg
 
 MB = 1024 * 1024
 PATHS = ("private", "public")

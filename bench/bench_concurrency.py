@@ -34,7 +34,9 @@ from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 
-from common import REPO, photo_jpeg, report, start_gateway, workdir
+from common import REPO, report, start_gateway, workdir
+
+from tests.support.images import photo_jpeg
 
 MB = 1024 * 1024
 SETUP = """

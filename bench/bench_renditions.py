@@ -2,9 +2,12 @@
 
     uv run python bench/bench_renditions.py
 
-1. WebP renditions (320/640/1280 px) per megapixel of JPEG source, as a ratio to
-   decoding the same JPEG fully once (the baseline, measured in the same run).
-2. A direct upload: request bytes through the app (0: the browser sends the file to
+1. Renditions (320/640/1280 px, AVIF and WebP) per megapixel of JPEG source, as a ratio
+   to decoding the same JPEG fully once (the baseline, measured in the same run).
+2. The rendition task's work per 12 MP photo with AVIF beside WebP, as a ratio to WebP
+   only (the renditions before AVIF; goal: at most 2x), wall clock and CPU, and the
+   bytes of each.
+3. A direct upload: request bytes through the app (0: the browser sends the file to
    the bucket) and app CPU for issue + finalize, as a ratio to the CPU of the same
    image uploaded through the API.
 """
@@ -18,6 +21,8 @@ import statistics
 import time
 
 from common import noise_jpeg, report, setup_django, start_gateway, workdir
+
+from tests.support.images import photo_jpeg
 
 
 def cpu_seconds() -> float:
@@ -59,6 +64,8 @@ def main() -> None:
             )
         )
 
+    rows += avif_rows()
+
     gateway = start_gateway(tmp)
     try:
         rows += direct_upload_rows(gateway, tmp)
@@ -66,6 +73,57 @@ def main() -> None:
         if gateway.env is not None:
             gateway.ceph("stop")
     report("Renditions and direct uploads", rows)
+
+
+def avif_rows() -> list[tuple[str, str]]:
+    from media_store.imaging.formats import RENDITION_FORMATS
+    from tests.support.images import phone_photo
+
+    rows = []
+    photos = {
+        "grainy 12 MP phone photo": phone_photo(),
+        "smooth 12 MP photo": photo_jpeg(4000, 3000, megabytes=4),
+    }
+    for label, data in photos.items():
+        rows += _avif_rows(label, data, RENDITION_FORMATS)
+    return rows
+
+
+def _avif_rows(label: str, data: bytes, formats) -> list[tuple[str, str]]:
+    from django.core.files.base import ContentFile
+
+    from media_store.imaging.renditions import make_renditions
+
+    webp_only = tuple(fmt for fmt in formats if fmt.name == "WEBP")
+    variants = {"WebP only": webp_only, "AVIF and WebP": formats}
+    wall: dict[str, list[float]] = {name: [] for name in variants}
+    cpu: dict[str, list[float]] = {name: [] for name in variants}
+    made = {}
+    for _ in range(5):  # interleaved, so drift hits both alike
+        for name, chosen in variants.items():
+            started, started_cpu = time.perf_counter(), cpu_seconds()
+            made[name] = make_renditions(ContentFile(data), [320, 640, 1280], chosen)
+            wall[name].append(time.perf_counter() - started)
+            cpu[name].append(cpu_seconds() - started_cpu)
+    base_wall, base_cpu = (statistics.median(d["WebP only"]) for d in (wall, cpu))
+    both_wall, both_cpu = (statistics.median(d["AVIF and WebP"]) for d in (wall, cpu))
+    both = made["AVIF and WebP"]
+    sizes = {(image.width, image.content_type): image.content.size for image in both.images}
+    widths = sorted({width for width, _ in sizes})
+    if both.dropped:
+        kept = "AVIF dropped: together no smaller than the WebPs"
+    else:
+        kept = ", ".join(
+            f"{w}: {sizes[(w, 'image/avif')] / sizes[(w, 'image/webp')]:.2f}" for w in widths
+        )
+    return [
+        (
+            f"rendition task, {label}: AVIF and WebP / WebP only (goal <= 2x)",
+            f"{both_wall / base_wall:.2f}x wall ({both_wall * 1000:.0f} / {base_wall * 1000:.0f}"
+            f" ms), {both_cpu / base_cpu:.2f}x CPU",
+        ),
+        (f"AVIF bytes / WebP bytes per width, {label}", kept),
+    ]
 
 
 def direct_upload_rows(gateway, tmp) -> list[tuple[str, str]]:

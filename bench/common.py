@@ -95,24 +95,6 @@ def noise_jpeg(megabytes: float) -> bytes:
     return buffer.getvalue()
 
 
-def photo_jpeg(width: int, height: int, *, megabytes: float) -> bytes:
-    """A photo-like JPEG (smooth shapes plus sensor noise) of about ``megabytes``."""
-    from PIL import Image, ImageChops
-
-    coarse = Image.effect_noise((width // 16, height // 16), 90).convert("RGB")
-    coarse = coarse.resize((width, height), Image.Resampling.BICUBIC)
-    grain = Image.effect_noise((width, height), 3).convert("RGB")
-    picture = ImageChops.add(coarse, grain, offset=-128)
-    best = b""
-    for quality in range(95, 50, -1):
-        buffer = io.BytesIO()
-        picture.save(buffer, format="JPEG", quality=quality)
-        best = buffer.getvalue()
-        if len(best) <= megabytes * 1024 * 1024:
-            break
-    return best
-
-
 class CountingProxy:
     """HTTP/1.1 proxy of our own in front of the gateway, counting requests by method."""
 

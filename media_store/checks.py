@@ -1,4 +1,5 @@
-"""System checks that catch the two ways uploads silently get lost in production."""
+"""System checks: the two ways uploads silently get lost in production, and settings
+that would fail only at the first upload."""
 
 from __future__ import annotations
 
@@ -54,3 +55,15 @@ def check_media_storage(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                 )
             )
     return errors
+
+
+@register("media")
+def check_rendition_formats(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    from media_store.conf import media_setting
+    from media_store.imaging.formats import rendition_formats
+
+    try:
+        rendition_formats(media_setting("MEDIA_RENDITION_FORMATS"))
+    except ValueError as exc:
+        return [Error(str(exc), hint="Fix MEDIA_RENDITION_FORMATS.", id="media_store.E003")]
+    return []

@@ -22,8 +22,10 @@ DEFAULTS: dict[str, Any] = {
     # Product (public) JPEGs keep their pixels and lose only metadata unless this is on;
     # private uploads are always re-encoded.
     "MEDIA_REENCODE_PUBLIC": False,
-    # WebP renditions made per image of a purpose that asks for them, served as a srcset.
+    # Renditions made per image of a purpose that asks for them, served as a srcset, in
+    # these formats ("webp", and "avif" beside it: see media_store.imaging.formats).
     "MEDIA_RENDITION_WIDTHS": (320, 640, 1280),
+    "MEDIA_RENDITION_FORMATS": ("avif", "webp"),
     # Periodic sweeps run by the background worker: direct uploads never finalized, and
     # objects no row references (older than the grace period: uploads in flight have no
     # row yet).

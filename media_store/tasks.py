@@ -40,6 +40,11 @@ def make_renditions_for(file_id: str) -> dict[str, int]:
         return {"made": 0}
     original = _download(stored)
     made = _render(stored, original, pending) if original else Renditions()
+    if made.dropped:  # not worth sending (larger than WebP): no such renditions
+        stored.renditions.filter(
+            state=Rendition.State.PENDING, content_type__in=made.dropped
+        ).delete()
+        pending = [r for r in pending if r.content_type not in made.dropped]
     if made.placeholder and not stored.placeholder:
         StoredFile.objects.filter(pk=stored.pk).update(
             placeholder=made.placeholder, color=made.color

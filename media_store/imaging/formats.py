@@ -6,7 +6,7 @@ requests, form help texts and the storefront's file picker.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,21 +36,40 @@ class RenditionFormat:
         )
 
 
-#: In the order a ``<picture>`` offers them. AVIF first: for the same closeness to the
-#: original (SSIM) it is the smallest. Its cost grows with pixels and falls with
-#: ``speed``: narrow renditions get the slower, better search at a higher quality, wide
-#: ones a faster one, so AVIF stays close to WebP's cost (bench/bench_renditions.py
-#: measures both, and each width's SSIM against WebP's). WebP at quality 80 with the
-#: default effort (``method`` 4) for browsers without AVIF.
+#: Every format renditions can be made in, in the order a ``<picture>`` offers them;
+#: ``MEDIA_RENDITION_FORMATS`` picks which are made (both by default).
+#:
+#: AVIF at the encoder's fast end (``speed`` 9: AVIF and WebP together cost under twice
+#: WebP alone) and a quality per width chosen so each AVIF is at least as close to the
+#: original (SSIM) as the WebP of that width (bench/bench_renditions.py,
+#: bench/RESULTS.md). So set, AVIF is about a fifth smaller than WebP at 640 and 1280 px
+#: on a smooth photo, but larger on a grainy one, and on small flat images; the slower
+#: settings that win more cost 3 to 6 times WebP's time. An image whose AVIFs together
+#: are not smaller gets none (:func:`~.renditions.make_renditions`), so browsers never
+#: download more for AVIF. WebP at quality 80 with the default effort (``method`` 4).
 RENDITION_FORMATS: tuple[RenditionFormat, ...] = (
     RenditionFormat(
         "AVIF",
         "image/avif",
         "avif",
-        ((640, {"quality": 60, "speed": 7}), (1 << 31, {"quality": 55, "speed": 8})),
+        (
+            (400, {"quality": 80, "speed": 9}),
+            (800, {"quality": 72, "speed": 9}),
+            (1 << 31, {"quality": 70, "speed": 9}),
+        ),
     ),
     RenditionFormat("WEBP", "image/webp", "webp", ((1 << 31, {"quality": 80, "method": 4}),)),
 )
+
+
+def rendition_formats(names: Iterable[str]) -> tuple[RenditionFormat, ...]:
+    """The formats named (``MEDIA_RENDITION_FORMATS``: "avif", "webp"), in picture order."""
+    wanted = {name.strip().upper() for name in names}
+    unknown = wanted - {fmt.name for fmt in RENDITION_FORMATS}
+    if unknown:
+        known = ", ".join(fmt.extension for fmt in RENDITION_FORMATS)
+        raise ValueError(f"unknown rendition format(s) {sorted(unknown)}; known: {known}")
+    return tuple(fmt for fmt in RENDITION_FORMATS if fmt.name in wanted)
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,10 @@ import blurhash
 from django.core.files.base import ContentFile, File
 from PIL import Image
 
-from media_store.conf import upload_limits
+from media_store.conf import media_setting, upload_limits
 
 from .decoding import image_errors
-from .formats import RENDITION_FORMATS, RenditionFormat
+from .formats import RenditionFormat, rendition_formats
 from .slots import decode_slot
 
 #: Blurhash components across and down: a few soft blobs of colour, about 30 characters.
@@ -44,15 +44,18 @@ class Renditions:
     #: A blurhash of the image, and its average colour as ``#rrggbb`` (empty: none made).
     placeholder: str = ""
     color: str = ""
+    #: Content types left out because they came out no smaller than WebP.
+    dropped: frozenset[str] = frozenset()
 
 
 def make_renditions(
     content: File,
     widths: Iterable[int],
-    formats: Sequence[RenditionFormat] = RENDITION_FORMATS,
+    formats: Sequence[RenditionFormat] | None = None,
 ) -> Renditions:
     """Downscaled copies for each width narrower than the original (first frame only),
-    in each of ``formats``, and a placeholder from the smallest of them.
+    in each of ``formats`` (``MEDIA_RENDITION_FORMATS`` by default; AVIF only where it is
+    smaller), and a placeholder from the smallest of them.
 
     Stored images are upright (re-encoded, or JPEGs kept only when upright), so no
     orientation is applied here, and a JPEG can be decoded straight at the
@@ -60,6 +63,8 @@ def make_renditions(
     times faster than a full decode, and a fraction of the memory. Any failure to
     read or encode raises :class:`~media_store.errors.InvalidImage`.
     """
+    if formats is None:
+        formats = rendition_formats(media_setting("MEDIA_RENDITION_FORMATS"))
     with decode_slot(), image_errors(upload_limits()):
         results = _renditions(content, widths, formats)
     content.seek(0)
@@ -84,8 +89,23 @@ def _renditions(
         current = current.resize((width, height), Image.Resampling.LANCZOS)
         images.extend(RenditionData(width, height, _encode(current, fmt, width)) for fmt in formats)
     images.reverse()
+    images, dropped = _worth_it(images)
     # Behind a transparent image a placeholder would stay visible: those get none.
-    return Renditions(images, *_placeholder(current)) if mode == "RGB" else Renditions(images)
+    placeholder = _placeholder(current) if mode == "RGB" else ("", "")
+    return Renditions(images, *placeholder, dropped=dropped)
+
+
+def _worth_it(images: list[RenditionData]) -> tuple[list[RenditionData], frozenset[str]]:
+    """The renditions without the AVIFs when they are, together, no smaller than the
+    WebPs (grainy photos): a browser would download more for no better image."""
+    total: dict[str, int] = {}
+    for image in images:
+        total[image.content_type] = total.get(image.content_type, 0) + image.content.size
+    webp = total.get("image/webp")
+    if webp is None or total.get("image/avif", 0) < webp:
+        return images, frozenset()
+    kept = [image for image in images if image.content_type != "image/avif"]
+    return kept, frozenset({"image/avif"})
 
 
 def _encode(image: Image.Image, fmt: RenditionFormat, width: int) -> ContentFile:

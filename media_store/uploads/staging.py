@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from media_store.conf import media_setting
 from media_store.errors import StorageUnavailable
-from media_store.imaging.formats import RENDITION_FORMATS
+from media_store.imaging.formats import rendition_formats
 from media_store.imaging.prepare import PreparedImage
 from media_store.imaging.renditions import rendition_key, rendition_sizes
 from media_store.models import MirrorChange, Rendition, StoredFile
@@ -55,7 +56,7 @@ class StagedFile:
                     key=rendition_key(self.file.key, w, fmt),
                 )
                 for w, h in sizes
-                for fmt in RENDITION_FORMATS
+                for fmt in rendition_formats(media_setting("MEDIA_RENDITION_FORMATS"))
             )
             make_renditions_later(self.file)
         return self.file

@@ -137,3 +137,9 @@ def test_health_checks_answer_any_host_over_plain_http(client, settings, local_m
     assert client.get("/healthz", HTTP_HOST="10.0.0.7:8000").json() == {"status": "ok"}
     assert client.get("/readyz", HTTP_HOST="10.0.0.7:8000").status_code == 200
     assert client.get("/api/core/products/", HTTP_HOST="10.0.0.7:8000").status_code == 400
+
+
+def test_an_unknown_rendition_format_is_an_error_before_the_first_upload():
+    result = manage("check", env={**PRODUCTION, "MEDIA_RENDITION_FORMATS": "avif,jpegxl"})
+    assert result.returncode != 0
+    assert "media_store.E003" in result.stderr and "'JPEGXL'" in result.stderr

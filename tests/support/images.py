@@ -89,3 +89,21 @@ def phone_photo(
     buffer = io.BytesIO()
     picture.save(buffer, format="JPEG", quality=quality, exif=exif.tobytes())
     return buffer.getvalue()
+
+
+def photo_jpeg(width: int = 4000, height: int = 3000, *, megabytes: float = 4) -> bytes:
+    """A photo-like JPEG (smooth shapes plus a little sensor noise) of about ``megabytes``:
+    at 640 px and wider its AVIF renditions come out about a fifth smaller than its WebP
+    ones (a grainy photo's do not: :func:`phone_photo`)."""
+    coarse = Image.effect_noise((width // 16, height // 16), 90).convert("RGB")
+    coarse = coarse.resize((width, height), Image.Resampling.BICUBIC)
+    grain = Image.effect_noise((width, height), 3).convert("RGB")
+    picture = ImageChops.add(coarse, grain, offset=-128)
+    best = b""
+    for quality in range(95, 50, -1):
+        buffer = io.BytesIO()
+        picture.save(buffer, format="JPEG", quality=quality)
+        best = buffer.getvalue()
+        if len(best) <= megabytes * 1024 * 1024:
+            break
+    return best

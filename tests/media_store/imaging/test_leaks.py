@@ -51,7 +51,7 @@ def test_no_planted_data_survives_in_any_stored_byte(sample, purpose, staff, s3,
     assert metadata.LEAK in original
     [attachment] = attach(user=staff, purpose=purpose, files=[io.BytesIO(original)])
     objects = stored_objects(attachment)
-    assert len(objects) == (5 if purpose == BANNER else 1)  # original + 2 widths x 2 types
+    assert len(objects) == (3 if purpose == BANNER else 1)  # original + renditions
     for key, body in objects.items():
         assert metadata.LEAK not in body, (key, body[body.find(metadata.LEAK) - 20 :][:80])
         assert b"@example.com" not in body, key

@@ -45,14 +45,14 @@ def test_writes_and_deletes_follow_on_the_mirror_byte_for_byte(mirror, s3, staff
     drain()  # renditions, then the mirror's copies
     client = s3.server.client()
     primary = sorted(s3.keys())
-    assert len(primary) == 6  # product image, two widths x (AVIF, WebP), the order image
+    assert len(primary) == 4  # product image, two renditions, the order image
     for key in primary:
         bucket = mirror.private if key.startswith("private/") else mirror.bucket
         assert body(client, bucket, key) == body(client, s3.bucket, key), key
         there, here = head(client, bucket, key), head(client, s3.bucket, key)
         assert {h: there.get(h) for h in SERVED} == {h: here.get(h) for h in SERVED}, key
     assert MirrorChange.objects.count() == 0
-    assert Rendition.objects.exclude(sha256="").count() == 4  # renditions keep their hash
+    assert Rendition.objects.exclude(sha256="").count() == 2  # renditions keep their hash
 
     assert client_for(staff).delete(f"/api/core/products/{created['id']}/").status_code == 204
     drain()
@@ -73,15 +73,15 @@ def test_a_mirror_outage_never_fails_an_upload_and_its_backlog_drains(
             for _ in range(3):
                 add_product(staff)
             drain()
-            assert MirrorChange.objects.count() == 15  # 3 originals, 12 renditions waiting
+            assert MirrorChange.objects.count() == 9  # 3 originals, 6 renditions waiting
             settings.HEALTH_DETAILS_TOKEN = "ops"
             ready = client.get("/readyz", HTTP_AUTHORIZATION="Bearer ops").json()
             assert (
                 ready["status"] == "ok"
-                and "15 change(s) waiting" in (ready["checks"]["mirror"]["detail"])
+                and "9 change(s) waiting" in (ready["checks"]["mirror"]["detail"])
             )
             proxy.set_mode("pass")  # back
-            assert sweep_mirror_backlog.call() == 15
+            assert sweep_mirror_backlog.call() == 9
             assert MirrorChange.objects.count() == 0
             assert sorted(store.keys(store.bucket, "media/")) == sorted(s3.keys("media/"))
         finally:
@@ -113,16 +113,16 @@ def test_migrate_copies_what_the_rows_reference_and_verify_finds_and_repairs(
         )
         out, err = StringIO(), StringIO()
         call_command("media_migrate", "--dry-run", stdout=out, stderr=err)
-        assert "10 object(s) to copy" in out.getvalue()
+        assert "6 object(s) to copy" in out.getvalue()
         call_command("media_migrate", "--jobs", "3", stdout=out, stderr=err)
-        assert "10 copied" in out.getvalue()
+        assert "6 copied" in out.getvalue()
         assert "copying" in err.getvalue()  # the progress bar
         again = StringIO()
         call_command("media_migrate", stdout=again, stderr=StringIO())
-        assert "0 object(s) to copy, 10 already copied" in again.getvalue()
+        assert "0 object(s) to copy, 6 already copied" in again.getvalue()
         clean = StringIO()
         call_command("media_verify", "--store", "mirror", stdout=clean)
-        assert "10 object(s) checked, 0 missing or damaged, 0 no row references" in clean.getvalue()
+        assert "6 object(s) checked, 0 missing or damaged, 0 no row references" in clean.getvalue()
 
         lost = sorted(s3.keys("media/"))[:2]
         client = s3.server.client()
