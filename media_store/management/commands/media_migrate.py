@@ -25,8 +25,9 @@ from media_store.errors import (
 )
 from media_store.models import CopiedObject, StoredFile, storage_for
 from media_store.storage.copying import CopyMismatch, copy_object, object_sha256
+from media_store.storage.diagnosis import STORE_FAILURES
 from media_store.storage.inventory import Item, referenced_objects
-from media_store.storage.mirror import mirror_for
+from media_store.storage.mirror import expected_sha256, mirror_for
 from media_store.storage.objects import ObjectMissing
 from media_store.storage.s3 import is_s3
 
@@ -53,8 +54,9 @@ class RateLimit:
         time.sleep(max(0.0, start - now))
 
 
-#: What a copy can end in (besides "not started": the run was stopping).
-OUTCOMES = ("copied", "already there", "failed", "not started")
+#: What a copy can end in ("gone": its row was deleted meanwhile), besides "not started"
+#: (the run was stopping).
+OUTCOMES = ("copied", "already there", "failed", "gone")
 
 
 class Halt:
@@ -128,7 +130,7 @@ class Command(BaseCommand):
         )
         if options["dry_run"] or not todo:
             return
-        counts = {"copied": 0, "already there": 0, "failed": 0, "not started": 0, "bytes": 0}
+        counts = {outcome: 0 for outcome in (*OUTCOMES, "not started")} | {"bytes": 0}
         limit = RateLimit(options["max_rate"])
         self.halt = Halt()
         # Rich draws the bar (rate and time left) on a terminal, and plain lines elsewhere.
@@ -161,11 +163,12 @@ class Command(BaseCommand):
                 pending = self._collect(pending, counts, progress, bar, started_at)
         self.stdout.write(
             f"{counts['copied']} copied ({counts['bytes']:,} bytes), {counts['already there']} "
-            f"already there (verified), {counts['failed']} failed."
+            f"already there (verified), {counts['failed']} failed"
+            + (f", {counts['gone']} deleted meanwhile." if counts["gone"] else ".")
         )
         if self.halt.reason:
             raise CommandError(
-                f"stopped early, {len(todo) - sum(counts[k] for k in OUTCOMES[:3])} object(s) "
+                f"stopped early, {len(todo) - sum(counts[k] for k in OUTCOMES)} object(s) "
                 f"not tried: {self.halt.reason}. What was copied is kept; run again once "
                 "it is fixed."
             )
@@ -185,12 +188,21 @@ class Command(BaseCommand):
         for future in finished:
             checkpoint = pending.pop(future)
             outcome, size = future.result()
+            if expected_sha256(checkpoint.key) is None:
+                # Its row was deleted while the run went on: nothing to keep on the mirror
+                # (its delete there may have run before our copy ended).
+                outcome, size = "gone", 0
+                checkpoint.delete()
+                self._remove_from_mirror(checkpoint)
+            elif outcome == "missing":
+                self.stderr.write(f"{checkpoint.visibility}/{checkpoint.key}: {MISSING}")
+                outcome = "failed"
             if outcome in ("copied", "already there"):
                 checkpoint.done = True
                 checkpoint.save(update_fields=["done", "copied_at"])
             counts[outcome] += 1
             counts["bytes"] += size
-            done = sum(counts[k] for k in OUTCOMES)
+            done = sum(counts[k] for k in (*OUTCOMES, "not started"))
             progress.update(bar, advance=1, rate=done / max(time.monotonic() - started, 1e-6))
         return pending
 
@@ -203,12 +215,21 @@ class Command(BaseCommand):
             if resume and self._already_there(mirror, item):
                 return "already there", 0
             copied = copy_object(source, mirror, item.key, sha256=item.sha256)
-        except (ObjectMissing, CopyMismatch, ObjectExists, StoreError) as exc:
+        except ObjectMissing:  # its row may have gone meanwhile: _collect tells
+            self.halt.after(None)
+            return "missing", 0
+        except (CopyMismatch, ObjectExists, StoreError) as exc:
             self.halt.after(exc)
             self.stderr.write(f"{item.visibility}/{item.key}: {_reason(exc)}")
             return "failed", 0
         self.halt.after(None)
         return ("already there" if copied.already_there else "copied"), copied.size
+
+    def _remove_from_mirror(self, checkpoint: CopiedObject) -> None:
+        try:
+            mirror_for(checkpoint.visibility).delete(checkpoint.key)
+        except STORE_FAILURES as exc:  # an orphan there; media_verify --store mirror lists it
+            self.stderr.write(f"{checkpoint.visibility}/{checkpoint.key}: not removed: {exc}")
 
     @staticmethod
     def _checkpoint(item: Item, target: str) -> CopiedObject:
@@ -233,11 +254,12 @@ class Command(BaseCommand):
         return not item.sha256 or digest == item.sha256
 
 
+MISSING = "missing from the primary store (manage.py media_verify)"
+
+
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, StoreError):
         return exc.fix or str(exc)
-    if isinstance(exc, ObjectMissing):
-        return "missing from the primary store (manage.py media_verify)"
     if isinstance(exc, ObjectExists):
         return "the mirror holds other bytes under this key; left alone"
     return str(exc)
