@@ -102,6 +102,8 @@ class Command(BaseCommand):
         ]
         if public.custom_domain:
             checks.append(("CDN does not serve private/", self.check_cdn))
+        if mirror_for(StoredFile.Visibility.PUBLIC) is not None:
+            checks.append(("mirror reachable", self.check_mirror))
         self.stdout.write(
             f"Checking bucket {public.bucket_name} at {public.endpoint_url or 'AWS S3'} "
             f"({self.provider.label}, AWS_S3_PROVIDER={self.provider.name})"
@@ -126,18 +128,6 @@ class Command(BaseCommand):
                     self.style.SUCCESS(f"ok   {name}") + (f" ({detail})" if detail else "")
                 )
         if mirror_for(StoredFile.Visibility.PUBLIC) is not None:
-            try:
-                detail = self.check_mirror()
-            except CheckFailed as failure:
-                failures += 1
-                self.stdout.write(self.style.ERROR(f"FAIL mirror reachable: {failure.problem}"))
-                self.stdout.write(f"     fix: {failure.fix}")
-            except (BotoCoreError, ClientError) as exc:
-                failures += 1
-                self.stdout.write(self.style.ERROR(f"FAIL mirror reachable: {exc}"))
-                self.stdout.write(f"     fix: {for_mirror(diagnose(exc).fix)}")
-            else:
-                self.stdout.write(self.style.SUCCESS("ok   mirror reachable") + f" ({detail})")
             in_sync, backlog = mirror_backlog()
             if in_sync:
                 self.stdout.write(self.style.SUCCESS("ok   mirror") + f" ({backlog})")
@@ -251,13 +241,18 @@ class Command(BaseCommand):
 
     def check_mirror(self) -> str:
         """A write, read and delete on each of the mirror's buckets; its private objects
-        unreadable without a signature."""
+        unreadable without a signature. Fixes name the mirror's settings."""
+        try:
+            return self._check_mirror()
+        except CheckFailed as failure:
+            raise CheckFailed(failure.problem, for_mirror(failure.fix)) from failure
+        except (BotoCoreError, ClientError) as exc:
+            raise CheckFailed(str(exc), for_mirror(diagnose(exc).fix)) from exc
+
+    def _check_mirror(self) -> str:
         for visibility in StoredFile.Visibility.values:
             mirror = mirror_for(visibility)
-            try:
-                key, _ = self._round_trip(visibility, mirror)
-            except CheckFailed as failure:
-                raise CheckFailed(failure.problem, for_mirror(failure.fix)) from failure
+            key, _ = self._round_trip(visibility, mirror)
             try:
                 if visibility == StoredFile.Visibility.PRIVATE:
                     status, _ = _http(mirror.url(key).split("?")[0])
