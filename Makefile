@@ -80,4 +80,5 @@ bench: install system-packages
 	$(RUN) python bench/bench_tasks.py
 	$(RUN) python bench/bench_throttle.py
 	$(RUN) python bench/bench_bombs.py
+	$(RUN) python bench/bench_storefront.py
 	$(RUN) python bench/bench_concurrency.py --baseline-ref 3ac7a75

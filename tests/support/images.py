@@ -67,12 +67,13 @@ def rotated_jpeg_with_broken_exif() -> bytes:
 
 
 def phone_photo(
-    size: tuple[int, int] = (4000, 3000), orientation: int = 6, quality: int = 92
+    size: tuple[int, int] = (4000, 3000), orientation: int = 6, quality: int = 92, seed: int = 12
 ) -> bytes:
     """A camera-like JPEG (12 MP by default) that compresses as a phone photo does: broad
-    shapes, fine detail and sensor grain (seeded, so the same bytes every run), with an
-    EXIF orientation (6: the phone was held upright, so it shows as portrait)."""
-    rng = random.Random(12)
+    shapes, fine detail and sensor grain (seeded, so the same bytes every run; another
+    ``seed``, another photo), with an EXIF orientation (6: the phone was held upright, so
+    it shows as portrait)."""
+    rng = random.Random(seed)
 
     def noise(scale: int) -> Image.Image:
         small = (size[0] // scale, size[1] // scale)
