@@ -432,10 +432,21 @@ def ssim_rows(products: list[dict], originals: list[bytes]) -> list[tuple[str, s
                 values, sizes = scores.setdefault(width, {}).setdefault(fmt, ([], []))
                 values.append(ssim[fmt])
                 sizes.append(len(encoded))
-            avif_closer[width] = avif_closer.get(width, 0) + (ssim["avif"] >= ssim["webp"])
+            if "avif" in ssim:  # none where it would not have been smaller
+                avif_closer[width] = avif_closer.get(width, 0) + (ssim["avif"] >= ssim["webp"])
         original.close()
     rows = []
     for width, formats in sorted(scores.items()):
+        if "avif" not in formats:
+            webp, webp_sizes = formats["webp"]
+            rows.append(
+                (
+                    f"{width} px: SSIM AVIF vs WebP (goal: each AVIF >= its WebP); mean bytes",
+                    f"no AVIF made (not smaller than WebP for any photo); WebP SSIM "
+                    f"{statistics.mean(webp):.4f}, {statistics.mean(webp_sizes) / 1e3:.1f} KB",
+                )
+            )
+            continue
         (avif, avif_sizes), (webp, webp_sizes) = formats["avif"], formats["webp"]
         avif_bytes, webp_bytes = statistics.mean(avif_sizes), statistics.mean(webp_sizes)
         closer = avif_closer[width]
