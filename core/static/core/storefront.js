@@ -33,6 +33,7 @@
   }
 
   function showError(message) {
+    statusBox.textContent = ""; // not "Checking images…" under an error
     errorBox.textContent = message;
     errorBox.hidden = false;
     progress.classList.add("failed"); // not a full blue bar beside an error
@@ -249,6 +250,7 @@
     if (busy) return; // a second click while the first submission runs
     errorBox.hidden = true;
     statusBox.textContent = "";
+    result.replaceChildren(); // the last order's images belong to the last order
     const chosen = Array.from(form.elements.images.files);
     const maxFiles = Number(form.dataset.maxFiles);
     const maxBytes = Number(form.dataset.maxBytes);
