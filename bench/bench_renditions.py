@@ -111,7 +111,7 @@ def _avif_rows(label: str, data: bytes, formats) -> list[tuple[str, str]]:
     sizes = {(image.width, image.content_type): image.content.size for image in both.images}
     widths = sorted({width for width, _ in sizes})
     if both.dropped:
-        kept = "AVIF dropped: together no smaller than the WebPs"
+        kept = "AVIF dropped: the widest no smaller than its WebP"
     else:
         kept = ", ".join(
             f"{w}: {sizes[(w, 'image/avif')] / sizes[(w, 'image/webp')]:.2f}" for w in widths

@@ -40,13 +40,15 @@ class RenditionFormat:
 #: ``MEDIA_RENDITION_FORMATS`` picks which are made (both by default).
 #:
 #: AVIF at the encoder's fast end (``speed`` 9: AVIF and WebP together cost under twice
-#: WebP alone) and a quality per width chosen so each AVIF is at least as close to the
-#: original (SSIM) as the WebP of that width (bench/bench_renditions.py,
-#: bench/RESULTS.md). So set, AVIF is about a fifth smaller than WebP at 640 and 1280 px
-#: on a smooth photo, but larger on a grainy one, and on small flat images; the slower
-#: settings that win more cost 3 to 6 times WebP's time. An image whose AVIFs together
-#: are not smaller gets none (:func:`~.renditions.make_renditions`), so browsers never
-#: download more for AVIF. WebP at quality 80 with the default effort (``method`` 4).
+#: WebP alone, bench/bench_renditions.py) and a quality per width chosen so each AVIF
+#: is at least as close to the original (SSIM, luma) as the WebP of that width on a
+#: smooth and a grainy photo (bench/RESULTS.md; bench/bench_storefront.py measures it on
+#: the catalog). So set, AVIF is about a fifth smaller than WebP at 640 and 1280 px on a
+#: smooth photo, but larger on a grainy one and on small flat images; the slower
+#: settings that win more cost 3 to 6 times WebP's time. An image whose widest AVIF is
+#: not smaller than its WebP gets none, nor does a transparent one (its alpha plane
+#: doubles AVIF's work): :func:`~.renditions.make_renditions`. WebP at quality 80 with
+#: the default effort (``method`` 4).
 RENDITION_FORMATS: tuple[RenditionFormat, ...] = (
     RenditionFormat(
         "AVIF",

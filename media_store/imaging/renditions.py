@@ -44,7 +44,8 @@ class Renditions:
     #: A blurhash of the image, and its average colour as ``#rrggbb`` (empty: none made).
     placeholder: str = ""
     color: str = ""
-    #: Content types left out because they came out no smaller than WebP.
+    #: Content types left out: AVIF for a transparent image, or one whose widest AVIF
+    #: came out no smaller than its WebP.
     dropped: frozenset[str] = frozenset()
 
 
@@ -54,8 +55,9 @@ def make_renditions(
     formats: Sequence[RenditionFormat] | None = None,
 ) -> Renditions:
     """Downscaled copies for each width narrower than the original (first frame only),
-    in each of ``formats`` (``MEDIA_RENDITION_FORMATS`` by default; AVIF only where it is
-    smaller), and a placeholder from the smallest of them.
+    in each of ``formats`` (``MEDIA_RENDITION_FORMATS`` by default; AVIF only for opaque
+    images whose widest AVIF is smaller than its WebP), and a placeholder from the
+    smallest of them.
 
     Stored images are upright (re-encoded, or JPEGs kept only when upright), so no
     orientation is applied here, and a JPEG can be decoded straight at the
@@ -83,29 +85,32 @@ def _renditions(
     mode = "RGBA" if _has_alpha(source) else "RGB"
     current = source if source.mode == mode else source.convert(mode)
     del source
+    # Transparent images get no AVIF: its alpha plane is a second encode (the costliest
+    # uploads, bench/bench_bombs.py), and WebP keeps transparency.
+    kept = [fmt for fmt in formats if not (fmt.name == "AVIF" and mode == "RGBA")]
+    dropped = {fmt.content_type for fmt in formats if fmt not in kept}
     images = []
     # Widest first, each from the previous one: only two images are ever in memory.
     for width, height in reversed(targets):
         current = current.resize((width, height), Image.Resampling.LANCZOS)
-        images.extend(RenditionData(width, height, _encode(current, fmt, width)) for fmt in formats)
+        made = [RenditionData(width, height, _encode(current, fmt, width)) for fmt in kept]
+        if width == targets[-1][0] and _avif_not_smaller(made):
+            # The widest (what phones fetch) decides, and nothing more is spent on AVIF.
+            made = [image for image in made if image.content_type != "image/avif"]
+            kept = [fmt for fmt in kept if fmt.name != "AVIF"]
+            dropped.add("image/avif")
+        images.extend(made)
     images.reverse()
-    images, dropped = _worth_it(images)
     # Behind a transparent image a placeholder would stay visible: those get none.
     placeholder = _placeholder(current) if mode == "RGB" else ("", "")
-    return Renditions(images, *placeholder, dropped=dropped)
+    return Renditions(images, *placeholder, dropped=frozenset(dropped))
 
 
-def _worth_it(images: list[RenditionData]) -> tuple[list[RenditionData], frozenset[str]]:
-    """The renditions without the AVIFs when they are, together, no smaller than the
-    WebPs (grainy photos): a browser would download more for no better image."""
-    total: dict[str, int] = {}
-    for image in images:
-        total[image.content_type] = total.get(image.content_type, 0) + image.content.size
-    webp = total.get("image/webp")
-    if webp is None or total.get("image/avif", 0) < webp:
-        return images, frozenset()
-    kept = [image for image in images if image.content_type != "image/avif"]
-    return kept, frozenset({"image/avif"})
+def _avif_not_smaller(made: list[RenditionData]) -> bool:
+    """Whether the AVIF of one width is no smaller than its WebP (grainy photos, flat
+    small images): a browser would download more for no better image."""
+    sizes = {image.content_type: image.content.size for image in made}
+    return "image/avif" in sizes and sizes["image/avif"] >= sizes.get("image/webp", 1 << 62)
 
 
 def _encode(image: Image.Image, fmt: RenditionFormat, width: int) -> ContentFile:

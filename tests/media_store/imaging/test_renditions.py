@@ -1,0 +1,44 @@
+"""Which rendition formats an image gets: AVIF only where it is smaller, and opaque."""
+
+from __future__ import annotations
+
+from django.core.files.base import ContentFile
+
+from media_store.imaging.formats import RENDITION_FORMATS
+from media_store.imaging.renditions import make_renditions
+from tests.support.images import image_bytes, photo_jpeg
+
+
+def kinds(made) -> list[tuple[int, str]]:
+    return sorted((image.width, image.content_type) for image in made.images)
+
+
+def test_a_photo_gets_avif_smaller_than_webp_and_a_placeholder():
+    made = make_renditions(
+        ContentFile(photo_jpeg(2600, 1950, megabytes=2)), [640, 1280], RENDITION_FORMATS
+    )
+    assert kinds(made) == [
+        (640, "image/avif"),
+        (640, "image/webp"),
+        (1280, "image/avif"),
+        (1280, "image/webp"),
+    ]
+    size = {(i.width, i.content_type): i.content.size for i in made.images}
+    assert size[(1280, "image/avif")] < size[(1280, "image/webp")]
+    assert not made.dropped and made.placeholder and made.color.startswith("#")
+
+
+def test_an_image_whose_widest_avif_is_not_smaller_gets_none():
+    made = make_renditions(
+        ContentFile(image_bytes("JPEG", (400, 300))), [100, 200], RENDITION_FORMATS
+    )
+    assert kinds(made) == [(100, "image/webp"), (200, "image/webp")]
+    assert made.dropped == {"image/avif"}
+
+
+def test_a_transparent_image_gets_no_avif_and_no_placeholder():
+    made = make_renditions(
+        ContentFile(image_bytes("PNG", (800, 600))), [200, 400], RENDITION_FORMATS
+    )
+    assert kinds(made) == [(200, "image/webp"), (400, "image/webp")]
+    assert made.dropped == {"image/avif"} and made.placeholder == "" and made.color == ""
