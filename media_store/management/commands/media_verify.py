@@ -71,6 +71,10 @@ class Command(BaseCommand):
     def _repair(self, item: Item, source: Any, target: Any) -> bool:
         """Copy ``item`` over what the target holds, once the source's copy is verified:
         a bad source copy leaves the target as it was."""
+        found = _problem(source, item)  # rows without a SHA-256 are checked by size
+        if found:
+            self.stderr.write(f"{item.visibility}/{item.key}: not restored: {found[1]} there too")
+            return False
         try:
             copy_object(
                 source(item.visibility),
