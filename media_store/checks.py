@@ -67,3 +67,26 @@ def check_rendition_formats(app_configs: Any = None, **kwargs: Any) -> list[Erro
     except ValueError as exc:
         return [Error(str(exc), hint="Fix MEDIA_RENDITION_FORMATS.", id="media_store.E003")]
     return []
+
+
+#: Which setting gives each storage alias its endpoint, for the message.
+_ENDPOINT_SETTINGS = {"mirror": "MEDIA_MIRROR_ENDPOINT_URL", "primary": "AWS_S3_ENDPOINT_URL"}
+
+
+@register("media")
+def check_endpoints(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """An endpoint without its scheme (``acct.r2.cloudflarestorage.com``) is refused by
+    the S3 client at the first request, deep inside a task or a command."""
+    errors = []
+    for options in (alias.get("OPTIONS", {}) for alias in settings.STORAGES.values()):
+        endpoint = options.get("endpoint_url")
+        if endpoint and not str(endpoint).startswith(("https://", "http://")):
+            name = _ENDPOINT_SETTINGS[options.get("role", "primary")]
+            errors.append(
+                Error(
+                    f"{name} is {endpoint!r}: an endpoint URL starts with https://.",
+                    hint=f"Set {name}=https://{endpoint}",
+                    id="media_store.E004",
+                )
+            )
+    return list({error.msg: error for error in errors}.values())  # one per setting

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -80,6 +81,7 @@ def copy_object(
     with _fetch(source, key) as (body, digest, size, served):
         if sha256 and digest != sha256:
             raise CopyMismatch(key, sha256, digest)
+        served.pop("ETag", None)
         replace = replace or (bool(sha256) and not target.conditional_writes)
         with _store_errors(key, "write", target):
             return _put(target, key, body, digest, size, served, replace)
@@ -117,13 +119,14 @@ def _store_errors(key: str, doing: str, storage: Any) -> Iterator[None]:
 
 @contextmanager
 def _fetch(storage: Any, key: str) -> Iterator[tuple[IO[bytes], str, int, dict[str, str]]]:
-    """The object in a temporary file, with its SHA-256, size and served headers."""
+    """The object in a temporary file, with its SHA-256, size and served headers (and
+    ``ETag``, which names these very bytes to a later request)."""
     client = storage.connection.meta.client
     digest, size = hashlib.sha256(), 0
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
         with _store_errors(key, "read", storage):
             answer = client.get_object(Bucket=storage.bucket_name, Key=s3_key(storage, key))
-            served = {name: answer[name] for name in SERVED_HEADERS if answer.get(name)}
+            served = {name: answer[name] for name in (*SERVED_HEADERS, "ETag") if answer.get(name)}
             for chunk in answer["Body"].iter_chunks(CHUNK):
                 digest.update(chunk)
                 size += len(chunk)
@@ -171,26 +174,60 @@ def _existing(key: str, size: int, digest: str, found: str) -> Copied:
 
 
 def _server_side(source: Any, target: Any, key: str, sha256: str, replace: bool) -> Copied:
-    """The store copies; we check the source first and the copy after, and delete only
-    a copy of our own that came out wrong (never what the target held before)."""
-    digest, size = object_sha256(source, key)
+    """The store copies; we check the source first and the copy after. A copy that came
+    out wrong is deleted only where the target held nothing; an object being replaced
+    (a repair) is replaced only by a copy checked under a key of its own first, since a
+    store may ignore ``CopySourceIfMatch`` (Ceph does) and the source may change between
+    our check and the store's copy."""
+    with _fetch(source, key) as (_, digest, size, served):
+        checked = served["ETag"]
     if sha256 and digest != sha256:
         raise CopyMismatch(key, sha256, digest)
     before = _sha256_if_there(target, key)
     if before is not None and not replace:
         return _existing(key, size, digest, before)
-    client = target.connection.meta.client
-    with _store_errors(key, "copy", target):
-        client.copy_object(
+    if before is None:
+        _store_copy(source, key, target, key, checked)
+        _check_or_delete(target, key, digest)
+        return Copied(key, size, digest)
+    scratch = f"{key}.repair-{uuid.uuid4().hex}"
+    _store_copy(source, key, target, scratch, checked)
+    try:
+        _check_or_delete(target, scratch, digest)
+        _store_copy(target, scratch, target, key, None)
+    finally:
+        _delete(target, scratch)
+    return Copied(key, size, digest)
+
+
+def _store_copy(source: Any, key: str, target: Any, to: str, etag: str | None) -> None:
+    """A copy made by the store (``etag``: only of the bytes that carried it)."""
+    params = {"CopySourceIfMatch": etag} if etag else {}
+    try:
+        target.connection.meta.client.copy_object(
             Bucket=target.bucket_name,
-            Key=s3_key(target, key),
+            Key=s3_key(target, to),
             CopySource={"Bucket": source.bucket_name, "Key": s3_key(source, key)},
             MetadataDirective="COPY",
+            **params,
         )
-    made, size = object_sha256(target, key)  # what the store made, read back
+    except STORE_FAILURES as exc:
+        if isinstance(exc, ClientError) and s3_error_code(exc) == "PreconditionFailed":
+            raise CopyMismatch(key, etag or "", "(changed since it was checked)") from exc
+        with _store_errors(key, "copy", target):
+            raise
+
+
+def _check_or_delete(target: Any, key: str, digest: str) -> None:
+    """Read back what the store made under ``key``; delete it when it is not ``digest``."""
+    made, _ = object_sha256(target, key)
     if made != digest:  # the source changed between our read and the store's copy
-        if before is None:
-            with _store_errors(key, "delete", target):
-                client.delete_object(Bucket=target.bucket_name, Key=s3_key(target, key))
+        _delete(target, key)
         raise CopyMismatch(key, digest, made)
-    return Copied(key, size, digest)
+
+
+def _delete(target: Any, key: str) -> None:
+    with _store_errors(key, "delete", target):
+        target.connection.meta.client.delete_object(
+            Bucket=target.bucket_name, Key=s3_key(target, key)
+        )

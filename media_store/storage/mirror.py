@@ -120,6 +120,9 @@ def _apply(change: MirrorChange) -> None:
     if mirror is None:  # the mirror was switched off: nothing to follow
         return
     if change.action == MirrorChange.Action.DELETE:
+        if expected_sha256(change.key) is not None:  # a row references it again (or still)
+            logger.warning("%s is referenced again; its mirror copy stays", change.key)
+            return
         _delete(mirror, change.key)
         return
     try:

@@ -143,3 +143,13 @@ def test_an_unknown_rendition_format_is_an_error_before_the_first_upload():
     result = manage("check", env={**PRODUCTION, "MEDIA_RENDITION_FORMATS": "avif,jpegxl"})
     assert result.returncode != 0
     assert "media_store.E003" in result.stderr and "'JPEGXL'" in result.stderr
+
+
+@pytest.mark.parametrize("variable", ["AWS_S3_ENDPOINT_URL", "MEDIA_MIRROR_ENDPOINT_URL"])
+def test_an_endpoint_without_its_scheme_is_an_error_naming_the_setting(variable):
+    env = {**PRODUCTION, "MEDIA_MIRROR_BUCKET_NAME": "shop-mirror"}
+    env[variable] = "acct.r2.cloudflarestorage.com"
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "media_store.E004" in result.stderr
+    assert f"Set {variable}=https://acct.r2.cloudflarestorage.com" in result.stderr

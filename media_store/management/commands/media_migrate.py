@@ -23,6 +23,7 @@ from media_store.errors import (
     StorageUnavailable,
     StoreError,
 )
+from media_store.management.arguments import at_least_one, rate
 from media_store.models import CopiedObject, StoredFile, storage_for
 from media_store.storage.copying import CopyMismatch, copy_object, object_sha256
 from media_store.storage.diagnosis import STORE_FAILURES
@@ -95,9 +96,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--dry-run", action="store_true", help="Only count what to copy.")
-        parser.add_argument("--jobs", type=int, default=4, help="Copies at once (default 4).")
         parser.add_argument(
-            "--max-rate", type=float, default=0, help="Objects started per second (0: no limit)."
+            "--jobs", type=at_least_one, default=4, help="Copies at once (default 4)."
+        )
+        parser.add_argument(
+            "--max-rate", type=rate, default=0, help="Objects started per second (0: no limit)."
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -146,7 +149,7 @@ class Command(BaseCommand):
         started_at = time.monotonic()
         with (
             Progress(*columns, console=console, refresh_per_second=2) as progress,
-            ThreadPoolExecutor(max_workers=max(1, options["jobs"])) as pool,
+            ThreadPoolExecutor(max_workers=options["jobs"]) as pool,
         ):
             bar = progress.add_task("copying", total=len(todo), rate=0.0)
             pending: dict[Future, CopiedObject] = {}  # each copy, and its checkpoint

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from media_store.conf import media_setting
 from media_store.errors import ObjectExists, StoreError
+from media_store.management.arguments import at_least_one
 from media_store.models import StoredFile, storage_for
 from media_store.storage.copying import CopyMismatch, copy_object, object_sha256
 from media_store.storage.diagnosis import STORE_FAILURES, store_error
@@ -35,7 +36,7 @@ class Command(BaseCommand):
             choices=sorted(STORES),
             help="Restore the checked store's missing or damaged objects from this one.",
         )
-        parser.add_argument("--jobs", type=int, default=4, help="Objects read at once.")
+        parser.add_argument("--jobs", type=at_least_one, default=4, help="Objects read at once.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         checked, source = options["store"], options["repair_from"]
@@ -49,7 +50,7 @@ class Command(BaseCommand):
             raise CommandError("No mirror is configured (MEDIA_MIRROR_* variables).")
         store = STORES[checked]
         items = list(referenced_objects())
-        with ThreadPoolExecutor(max_workers=max(1, options["jobs"])) as pool:
+        with ThreadPoolExecutor(max_workers=options["jobs"]) as pool:
             problems = [p for p in pool.map(lambda i: _problem(store, i), items) if p]
         for item, problem in problems:
             self.stdout.write(f"{problem:14} {item.visibility:7} {item.key}")
@@ -69,9 +70,16 @@ class Command(BaseCommand):
             raise CommandError("the store and the database disagree (see above)")
 
     def _repair(self, item: Item, source: Any, target: Any) -> bool:
-        """Copy ``item`` over what the target holds, once the source's copy is verified:
-        a bad source copy leaves the target as it was."""
-        found = _problem(source, item)  # rows without a SHA-256 are checked by size
+        """Copy ``item`` over what the target holds, once the source's copy is verified
+        against the row's SHA-256: a bad (or unverifiable) source copy leaves the target
+        as it was."""
+        if not item.sha256:
+            self.stderr.write(
+                f"{item.visibility}/{item.key}: not restored: its row keeps no SHA-256 (a "
+                "rendition made before they were kept), so no copy of it can be verified"
+            )
+            return False
+        found = _problem(source, item)
         if found:
             self.stderr.write(f"{item.visibility}/{item.key}: not restored: {found[1]} there too")
             return False

@@ -16,7 +16,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from media_store.models import MirrorChange
+from media_store.models import MirrorChange, Rendition, StoredFile, storage_for
 from media_store.storage.mirror import backlog
 from tests.support.catalog import post_product_with_image
 from tests.support.clients import client_for
@@ -159,3 +159,67 @@ def test_one_bad_mirror_bucket_does_not_hold_up_the_other_changes(
         assert "MEDIA_MIRROR_PRIVATE_BUCKET_NAME" in waiting.last_error
         in_sync, detail = backlog()
         assert not in_sync and "MEDIA_MIRROR_PRIVATE_BUCKET_NAME" in detail
+
+
+def test_a_row_without_a_sha256_is_never_restored_unverified(mirrored, s3):
+    client = s3.server.client()
+    rendition = Rendition.objects.order_by("key").first()
+    key = f"media/{rendition.key}"
+    good = body(client, s3.bucket, key)
+    Rendition.objects.filter(pk=rendition.pk).update(sha256="")  # made before hashes were kept
+    client.put_object(Bucket=s3.bucket, Key=key, Body=good[:-10])
+    client.put_object(Bucket=mirrored.bucket, Key=key, Body=bytes(len(good)))  # right size
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("media_verify", "--repair-from", "mirror", stdout=StringIO(), stderr=err)
+    assert "no copy of it can be verified" in err.getvalue()
+    assert body(client, s3.bucket, key) == good[:-10]
+
+
+def test_a_source_changed_during_a_store_side_repair_leaves_the_target_as_it_was(
+    s3, s3_server, settings, tmp_path, staff
+):
+    other = s3_server.new_bucket()
+    try:
+        settings.STORAGES = storages_for(s3.s3_settings(), tmp_path) | mirror_aliases(
+            s3.s3_settings(bucket_name=other), tmp_path
+        )
+        post_product_with_image(staff)
+        drain()
+        client = s3.server.client()
+        key = first_object(s3)
+        truncated = body(client, s3.bucket, key)[:-10]
+        client.put_object(Bucket=s3.bucket, Key=key, Body=truncated)
+
+        def swap_source(**_):  # the mirror's copy changes between the check and the copy
+            client.put_object(Bucket=other, Key=key, Body=b"changed meanwhile")
+
+        primary_client = storage_for("public").connection.meta.client
+        primary_client.meta.events.register("before-call.s3.CopyObject", swap_source)
+        try:
+            err = StringIO()
+            with pytest.raises(CommandError):
+                call_command(
+                    "media_verify", "--repair-from", "mirror", stdout=StringIO(), stderr=err
+                )
+        finally:
+            primary_client.meta.events.unregister("before-call.s3.CopyObject", swap_source)
+        assert "not restored" in err.getvalue()
+        assert body(client, s3.bucket, key) == truncated  # not replaced by the swapped bytes
+    finally:
+        s3_server.drop_bucket(other)
+
+
+def test_a_delete_never_removes_the_mirror_copy_of_a_key_a_row_references(mirrored, s3):
+    from media_store.storage.mirror import sync_mirror
+
+    key = StoredFile.objects.get().key
+    MirrorChange.objects.create(visibility="public", key=key, action="delete")
+    sync_mirror()
+    assert f"media/{key}" in mirrored.keys(mirrored.bucket, "media/")
+
+
+def test_counts_and_rates_that_make_no_sense_are_refused(mirrored):
+    for args in (["--jobs", "0"], ["--max-rate", "-1"], ["--max-rate", "nan"]):
+        with pytest.raises(CommandError, match="give"):
+            call_command("media_migrate", *args, stdout=StringIO(), stderr=StringIO())
