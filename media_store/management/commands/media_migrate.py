@@ -204,7 +204,7 @@ class Command(BaseCommand):
                 checkpoint.done = True
                 checkpoint.save(update_fields=["done", "copied_at"])
             counts[outcome] += 1
-            counts["bytes"] += size
+            counts["bytes"] += size if outcome == "copied" else 0
             done = sum(counts[k] for k in (*OUTCOMES, "not started"))
             progress.update(bar, advance=1, rate=done / max(time.monotonic() - started, 1e-6))
         return pending
