@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from tests.support.mirror import mirror_aliases
@@ -15,3 +17,17 @@ def mirror(s3, s3_server, settings, tmp_path):
             store.s3_settings(), tmp_path
         )
         yield store
+
+
+@pytest.fixture
+def same_store_mirror(s3, s3_server, settings, tmp_path) -> Iterator[str]:
+    """The primary with another bucket on the same gateway as its mirror (its name): the
+    store copies objects by itself."""
+    other = s3_server.new_bucket()
+    try:
+        settings.STORAGES = storages_for(s3.s3_settings(), tmp_path) | mirror_aliases(
+            s3.s3_settings(bucket_name=other), tmp_path
+        )
+        yield other
+    finally:
+        s3_server.drop_bucket(other)

@@ -88,17 +88,10 @@ def test_a_mirror_outage_never_fails_an_upload_and_its_backlog_drains(
             proxy.close()
 
 
-def test_on_one_store_the_store_copies_by_itself(s3, s3_server, settings, tmp_path, staff):
-    other = s3_server.new_bucket()
-    try:
-        settings.STORAGES = storages_for(s3.s3_settings(), tmp_path) | mirror_aliases(
-            s3.s3_settings(bucket_name=other), tmp_path
-        )
-        add_product(staff)
-        drain()
-        assert sorted(s3_server.keys(other)) == sorted(s3.keys())
-    finally:
-        s3_server.drop_bucket(other)
+def test_on_one_store_the_store_copies_by_itself(same_store_mirror, s3, s3_server, staff):
+    add_product(staff)
+    drain()
+    assert sorted(s3_server.keys(same_store_mirror)) == sorted(s3.keys())
 
 
 def test_migrate_copies_what_the_rows_reference_and_verify_finds_and_repairs(

@@ -77,27 +77,18 @@ def test_a_bad_mirror_copy_leaves_the_primary_as_it_was(mirrored, s3):
     assert body(client, s3.bucket, key) == truncated  # not deleted: nothing is lost
 
 
-def test_a_copy_within_one_store_never_replaces_the_mirrors_good_copy(
-    s3, s3_server, settings, tmp_path, staff
-):
-    other = s3_server.new_bucket()
-    try:
-        settings.STORAGES = storages_for(s3.s3_settings(), tmp_path) | mirror_aliases(
-            s3.s3_settings(bucket_name=other), tmp_path
-        )
-        post_product_with_image(staff)
-        drain()  # the mirror follows: it holds good copies
-        client = s3.server.client()
-        key = first_object(s3)
-        good = body(client, other, key)
-        client.put_object(Bucket=s3.bucket, Key=key, Body=good[:-10])  # the primary damaged
-        err = StringIO()
-        with pytest.raises(CommandError):
-            call_command("media_migrate", stdout=StringIO(), stderr=err)
-        assert "SHA-256" in err.getvalue()
-        assert body(client, other, key) == good
-    finally:
-        s3_server.drop_bucket(other)
+def test_a_copy_within_one_store_never_replaces_the_mirrors_good_copy(same_store_mirror, s3, staff):
+    post_product_with_image(staff)
+    drain()  # the mirror follows: it holds good copies
+    client = s3.server.client()
+    key = first_object(s3)
+    good = body(client, same_store_mirror, key)
+    client.put_object(Bucket=s3.bucket, Key=key, Body=good[:-10])  # the primary damaged
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("media_migrate", stdout=StringIO(), stderr=err)
+    assert "SHA-256" in err.getvalue()
+    assert body(client, same_store_mirror, key) == good
 
 
 @pytest.fixture
@@ -177,37 +168,28 @@ def test_a_row_without_a_sha256_is_never_restored_unverified(mirrored, s3):
 
 
 def test_a_source_changed_during_a_store_side_repair_leaves_the_target_as_it_was(
-    s3, s3_server, settings, tmp_path, staff
+    same_store_mirror, s3, staff
 ):
-    other = s3_server.new_bucket()
+    post_product_with_image(staff)
+    drain()
+    client = s3.server.client()
+    key = first_object(s3)
+    truncated = body(client, s3.bucket, key)[:-10]
+    client.put_object(Bucket=s3.bucket, Key=key, Body=truncated)
+
+    def swap_source(**_):  # the mirror's copy changes between the check and the copy
+        client.put_object(Bucket=same_store_mirror, Key=key, Body=b"changed meanwhile")
+
+    primary_client = storage_for("public").connection.meta.client
+    primary_client.meta.events.register("before-call.s3.CopyObject", swap_source)
     try:
-        settings.STORAGES = storages_for(s3.s3_settings(), tmp_path) | mirror_aliases(
-            s3.s3_settings(bucket_name=other), tmp_path
-        )
-        post_product_with_image(staff)
-        drain()
-        client = s3.server.client()
-        key = first_object(s3)
-        truncated = body(client, s3.bucket, key)[:-10]
-        client.put_object(Bucket=s3.bucket, Key=key, Body=truncated)
-
-        def swap_source(**_):  # the mirror's copy changes between the check and the copy
-            client.put_object(Bucket=other, Key=key, Body=b"changed meanwhile")
-
-        primary_client = storage_for("public").connection.meta.client
-        primary_client.meta.events.register("before-call.s3.CopyObject", swap_source)
-        try:
-            err = StringIO()
-            with pytest.raises(CommandError):
-                call_command(
-                    "media_verify", "--repair-from", "mirror", stdout=StringIO(), stderr=err
-                )
-        finally:
-            primary_client.meta.events.unregister("before-call.s3.CopyObject", swap_source)
-        assert "not restored" in err.getvalue()
-        assert body(client, s3.bucket, key) == truncated  # not replaced by the swapped bytes
+        err = StringIO()
+        with pytest.raises(CommandError):
+            call_command("media_verify", "--repair-from", "mirror", stdout=StringIO(), stderr=err)
     finally:
-        s3_server.drop_bucket(other)
+        primary_client.meta.events.unregister("before-call.s3.CopyObject", swap_source)
+    assert "not restored" in err.getvalue()
+    assert body(client, s3.bucket, key) == truncated  # not replaced by the swapped bytes
 
 
 def test_a_delete_never_removes_the_mirror_copy_of_a_key_a_row_references(mirrored, s3):
