@@ -119,7 +119,7 @@
   // are redrawn (JPEG, still WebP, HEIC where the browser decodes it); PNG, GIF and
   // animations go as they are, and so does any file the browser cannot decode, that
   // already fits, or that would not get smaller.
-  const maxDimension = Number(form.dataset.maxDimension) || 2048;
+  const maxDimension = Number(form.dataset.maxDimension) || Infinity; // none given: no downscale
   const PHOTOS = ["image/jpeg", "image/webp", "image/heic", "image/heif"];
 
   async function lighter(file) {
