@@ -59,11 +59,10 @@ def check_media_storage(app_configs: Any = None, **kwargs: Any) -> list[Error]:
 
 @register("media")
 def check_rendition_formats(app_configs: Any = None, **kwargs: Any) -> list[Error]:
-    from media_store.conf import media_setting
-    from media_store.imaging.formats import rendition_formats
+    from media_store.imaging.renditions import formats_in_use
 
     try:
-        rendition_formats(media_setting("MEDIA_RENDITION_FORMATS"))
+        formats_in_use()
     except ValueError as exc:
         return [Error(str(exc), hint="Fix MEDIA_RENDITION_FORMATS.", id="media_store.E003")]
     return []

@@ -66,11 +66,16 @@ def make_renditions(
     read or encode raises :class:`~media_store.errors.InvalidImage`.
     """
     if formats is None:
-        formats = rendition_formats(media_setting("MEDIA_RENDITION_FORMATS"))
+        formats = formats_in_use()
     with decode_slot(), image_errors(upload_limits()):
         results = _renditions(content, widths, formats)
     content.seek(0)
     return results
+
+
+def formats_in_use() -> tuple[RenditionFormat, ...]:
+    """The formats ``MEDIA_RENDITION_FORMATS`` names (``ValueError`` for an unknown one)."""
+    return rendition_formats(media_setting("MEDIA_RENDITION_FORMATS"))
 
 
 def _renditions(

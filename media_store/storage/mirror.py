@@ -72,11 +72,12 @@ def backlog() -> tuple[bool, str]:
     oldest = MirrorChange.objects.order_by("created_at").values_list("created_at", flat=True)[0]
     age = timezone.now() - oldest
     refused = MirrorChange.objects.exclude(last_error="")
+    refused_count = refused.count()
     detail = f"{waiting} change(s) waiting, the oldest for {int(age.total_seconds())} s"
-    if refused.exists():
+    if refused_count:
         last = refused.order_by("-id").values_list("last_error", flat=True)[0]
-        detail += f"; {refused.count()} refused, the last: {last}"
-    return age < STALE_BACKLOG and not refused.exists(), detail
+        detail += f"; {refused_count} refused, the last: {last}"
+    return age < STALE_BACKLOG and not refused_count, detail
 
 
 def sync_mirror(limit: int | None = None) -> int:

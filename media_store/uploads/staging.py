@@ -16,11 +16,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from media_store.conf import media_setting
 from media_store.errors import StorageUnavailable
-from media_store.imaging.formats import rendition_formats
 from media_store.imaging.prepare import PreparedImage
-from media_store.imaging.renditions import rendition_key, rendition_sizes
+from media_store.imaging.renditions import formats_in_use, rendition_key, rendition_sizes
 from media_store.models import MirrorChange, Rendition, StoredFile
 from media_store.storage import mirror
 from media_store.storage.objects import write_object
@@ -56,7 +54,7 @@ class StagedFile:
                     key=rendition_key(self.file.key, w, fmt),
                 )
                 for w, h in sizes
-                for fmt in rendition_formats(media_setting("MEDIA_RENDITION_FORMATS"))
+                for fmt in formats_in_use()
             )
             make_renditions_later(self.file)
         return self.file
