@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
 from django.core.files.base import ContentFile
+from PIL import Image
 
 from media_store.imaging.formats import RENDITION_FORMATS
 from media_store.imaging.renditions import make_renditions
@@ -37,8 +40,11 @@ def test_an_image_whose_widest_avif_is_not_smaller_gets_none():
 
 
 def test_a_transparent_image_gets_no_avif_and_no_placeholder():
-    made = make_renditions(
-        ContentFile(image_bytes("PNG", (800, 600))), [200, 400], RENDITION_FORMATS
-    )
-    assert kinds(made) == [(200, "image/webp"), (400, "image/webp")]
+    # A photo whose AVIFs would be smaller: only its transparency keeps AVIF out.
+    photo = Image.open(io.BytesIO(photo_jpeg(1600, 1200, megabytes=1))).convert("RGBA")
+    photo.putalpha(Image.linear_gradient("L").resize(photo.size))
+    png = io.BytesIO()
+    photo.save(png, format="PNG")
+    made = make_renditions(ContentFile(png.getvalue()), [640, 1280], RENDITION_FORMATS)
+    assert kinds(made) == [(640, "image/webp"), (1280, "image/webp")]
     assert made.dropped == {"image/avif"} and made.placeholder == "" and made.color == ""
