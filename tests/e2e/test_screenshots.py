@@ -23,6 +23,7 @@ pytestmark = pytest.mark.s3
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 VIEWPORT = {"width": 1000, "height": 800}
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True}
 #: Name, price, background and the colour of the thing on it.
 PRODUCTS = (
     ("Terracotta mug", "14.00", "#f3e2d3", "#c0582f"),
@@ -62,6 +63,23 @@ def wait_for_renditions(server, count: int, worker, timeout: float = 120) -> Non
         time.sleep(0.2)
 
 
+def phone_catalog(browser, server) -> None:
+    """On a 3x phone two products share a row, so each takes the 640 px rendition."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    try:
+        page.goto(server.url("/"))
+        page.wait_for_function("() => [...document.images].every(i => i.complete)")
+        cards = page.eval_on_selector_all(
+            ".product img", "els => els.map(e => [e.getBoundingClientRect().top, e.currentSrc])"
+        )
+        assert cards[0][0] == cards[1][0] != cards[2][0]  # two per row
+        assert all(source.endswith("_w640.webp") for _, source in cards), cards
+        page.screenshot(path=SCREENSHOTS / "catalog-phone.png")
+    finally:
+        context.close()
+
+
 def test_screenshots_of_the_storefront(deployment, browser, tmp_path):
     server = deployment.server(**PAGE_ENV)
     apply_cors(deployment.s3.client(), deployment.bucket, [server.base_url])
@@ -87,6 +105,7 @@ def test_screenshots_of_the_storefront(deployment, browser, tmp_path):
         assert len(sources) == len(PRODUCTS) and all("_w" in s for s in sources)
         assert all(width > 0 for width in images_loaded(page, ".product img"))
         page.screenshot(path=SCREENSHOTS / "catalog.png")
+        phone_catalog(browser, server)
 
         order_section = page.locator("section.card", has=page.locator("#order-form"))
         files = []
