@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
@@ -27,7 +28,15 @@ def favicon(request: HttpRequest) -> HttpResponse:
     return redirect(static("core/favicon.svg"), permanent=True)
 
 
+#: Products per catalog page (the order form offers the ones on the page shown).
+CATALOG_PAGE_SIZE = 60
+
+
 def storefront(request: HttpRequest) -> HttpResponse:
+    # get_page: a missing, non-numeric or out-of-range ?page= shows the first or last page
+    products = Paginator(selectors.product_list(), CATALOG_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     orders = Order.objects.none()
     if request.user.is_authenticated:
         orders = selectors.order_list(user=request.user, own_only=True)[:10]
@@ -36,7 +45,7 @@ def storefront(request: HttpRequest) -> HttpResponse:
         request,
         "core/storefront.html",
         {
-            "products": selectors.product_list()[:60],
+            "products": products,
             "orders": orders,
             "max_bytes": limits.max_bytes,
             "max_files": order_rules.image_limit(),

@@ -88,7 +88,8 @@ def _renditions(
         return Renditions()
     source.draft("RGB", targets[-1])
     mode = "RGBA" if _has_alpha(source) else "RGB"
-    current = source if source.mode == mode else source.convert(mode)
+    current = _eight_bit(source)
+    current = current if current.mode == mode else current.convert(mode)
     del source
     # Transparent images get no AVIF: its alpha plane is a second encode (the costliest
     # uploads, bench/bench_bombs.py), and WebP keeps transparency.
@@ -109,6 +110,14 @@ def _renditions(
     # Behind a transparent image a placeholder would stay visible: those get none.
     placeholder = _placeholder(current) if mode == "RGB" else ("", "")
     return Renditions(images, *placeholder, dropped=frozenset(dropped))
+
+
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """16-bit greyscale (PNG) scaled to 8 bits; Pillow's ``convert`` would clip every
+    value above 255, so a mid-grey photo would come out white."""
+    if image.mode == "I" or image.mode.startswith("I;16"):
+        return image.convert("I").point(lambda value: value * (1 / 257)).convert("L")
+    return image
 
 
 def _avif_not_smaller(made: list[RenditionData]) -> bool:

@@ -70,3 +70,21 @@ def test_an_empty_shop_tells_staff_where_to_add_products(client, staff, user):
 def test_the_favicon_is_served(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 301 and response["Location"].endswith("favicon.svg")
+
+
+def test_the_catalog_pages_through_every_product(client, user):
+    from core import pages
+    from core.models import Product
+
+    Product.objects.bulk_create(
+        Product(name=f"Item {n:03d}", slug=f"item-{n}", price="1.00")
+        for n in range(pages.CATALOG_PAGE_SIZE + 5)
+    )
+    client.force_login(user)
+    first = client.get("/").content.decode()
+    assert "Item 000" in first and "Item 064" not in first and "Page 1 of 2" in first
+    second = client.get("/?page=2").content.decode()
+    assert "Item 064" in second and "Item 000" not in second and 'rel="prev"' in second
+    assert "Item 064 (1.00 USD)</option>" in second  # and can be ordered from there
+    for odd in ("abc", "999", "-1", "1" * 30):
+        assert client.get(f"/?page={odd}").status_code == 200

@@ -302,3 +302,29 @@ def test_large_photos_are_downscaled_before_sending(direct, deployment, page, tm
     sent, stored = order("small.jpg", small)
     assert sent == small  # already fits: the very same bytes
     assert stored == (300, 200)
+
+
+def test_odd_images_and_long_names_keep_the_phone_catalog_in_its_box(deployment, browser):
+    """A 100x4000 photo, a 4000x8 strip and a 200-character name, on a 390 px phone:
+    every image fills the same 4:3 box and nothing makes the page scroll sideways."""
+    server = page_server(deployment)
+    for name, size in (("Tall", (100, 4000)), ("Strip", (4000, 8)), ("W" * 200, (400, 300))):
+        photo = image_bytes("JPEG", size=size)
+        add_product(
+            server, deployment, name, "5.00", files=[("image", "x.jpg", photo, "image/jpeg")]
+        )
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=3, is_mobile=True
+    )
+    page = context.new_page()
+    try:
+        page.goto(server.url("/"))
+        page.wait_for_function("() => [...document.images].every(i => i.complete)")
+        boxes = page.eval_on_selector_all(
+            ".product img",
+            "els => els.map(e => e.getBoundingClientRect()).map(r => [r.width, r.height])",
+        )
+        assert len(boxes) == 3 and all(w > 100 and abs(h - w * 3 / 4) < 1 for w, h in boxes), boxes
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        context.close()

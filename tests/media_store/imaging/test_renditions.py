@@ -48,3 +48,13 @@ def test_a_transparent_image_gets_no_avif_and_no_placeholder():
     made = make_renditions(ContentFile(png.getvalue()), [640, 1280], RENDITION_FORMATS)
     assert kinds(made) == [(640, "image/webp"), (1280, "image/webp")]
     assert made.dropped == {"image/avif"} and made.placeholder == "" and made.color == ""
+
+
+def test_a_16_bit_greyscale_png_keeps_its_tones():
+    # Mid-grey in 16 bits (30000 of 65535): about 117 in 8 bits, not white.
+    png = io.BytesIO()
+    Image.new("I;16", (400, 300), 30000).save(png, format="PNG")
+    made = make_renditions(ContentFile(png.getvalue()), [200], RENDITION_FORMATS)
+    rendition = Image.open(io.BytesIO(made.images[0].content.read())).convert("L")
+    assert abs(rendition.getpixel((100, 100)) - 117) <= 2
+    assert made.color in ("#737373", "#747474", "#757575", "#767676")
