@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import IO, Any
 
-from media_store.errors import TooManyFiles
+from media_store.errors import MediaError, StoreError, TooManyFiles
 from media_store.imaging.prepare import PreparedImage, prepare_image
 
 from .direct import claim_uploads, finalizing
@@ -59,7 +59,11 @@ def accept_images(
     with finalizing(claimed) as downloaded:
         prepared = [prepare_for(spec, source, defer_check=True) for source in [*files, *downloaded]]
         with staged_uploads() as stage:
-            yield [stage.put(item, spec) for item in prepared]
+            staged = []
+            for item in prepared:
+                with naming_the_file(item.original_name):  # its last check runs here
+                    staged.append(stage.put(item, spec))
+            yield staged
 
 
 def prepare_for(
@@ -72,7 +76,25 @@ def prepare_for(
     """
     if isinstance(source, PreparedImage):
         return source
-    prepared = prepare_image(
-        source, limits=purpose.limits(), reencode=purpose.reencode, defer_check=defer_check
-    )
-    return replace(prepared, original_name=clean_filename(getattr(source, "name", "") or ""))
+    name = clean_filename(getattr(source, "name", "") or "")
+    with naming_the_file(name):
+        prepared = prepare_image(
+            source, limits=purpose.limits(), reencode=purpose.reencode, defer_check=defer_check
+        )
+    return replace(prepared, original_name=name)
+
+
+@contextmanager
+def naming_the_file(name: str) -> Iterator[None]:
+    """A refusal of a file's content starts with the file's name: one request may send
+    several, and the person needs to know which one to replace. Store errors are
+    about the store, not the file, and pass unchanged."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except MediaError as exc:
+        if name and not exc.message.startswith(f"{name}: "):
+            exc.message = f"{name}: {exc.message}"
+            exc.args = (exc.message,)
+        raise

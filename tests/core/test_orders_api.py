@@ -161,11 +161,20 @@ def test_order_photos_are_kept_at_the_orders_own_longest_side(user, product, set
     assert (stored.width, stored.height) == (267, 200)
 
 
+def test_a_refused_file_is_named_among_several(user, product):
+    photo = image_bytes("JPEG", size=(600, 400))
+    cut = upload("cut-short.jpg", photo[: len(photo) * 2 // 3], "image/jpeg")
+    response = post_order(user, product, images=[upload(), cut])
+    assert response.status_code == 400, response.content
+    assert response.json()["detail"].startswith("cut-short.jpg: "), response.json()
+    assert Order.objects.count() == 0 and StoredFile.objects.count() == 0
+
+
 @pytest.mark.s3
 def test_one_bad_image_stores_nothing(user, product, s3):
     response = post_order(user, product, images=[upload(), upload("x.jpg", b"%PDF-1.7 fake")])
     assert response.status_code == 415
-    assert "PDF" in response.json()["detail"]
+    assert response.json()["detail"].startswith("x.jpg: ") and "PDF" in response.json()["detail"]
     assert Order.objects.count() == 0 and StoredFile.objects.count() == 0
     assert s3.keys() == []
 

@@ -9,6 +9,7 @@ from django.core.files.storage import storages
 from core import services
 from core.models import Product
 from media_store.models import StoredFile
+from tests.support import bombs
 from tests.support.catalog import make_catalog
 from tests.support.clients import client_for
 from tests.support.concurrency import at_once, needs_concurrent_writers
@@ -235,3 +236,12 @@ def test_a_negative_zero_price_is_zero(staff):
         f"/api/core/products/{created.json()['id']}/", {"price": "-0.00"}, format="json"
     )
     assert changed.json()["price"] == "0.00"
+
+
+def test_a_photo_refused_while_it_is_written_is_named_and_not_kept(staff):
+    # An upright JPEG is stored as sent; only the decode beside its write finds the fault.
+    bad = upload("undecodable.jpg", bombs.undecodable_jpeg(), "image/jpeg")
+    response = create_product(staff, image=bad)
+    assert response.status_code == 400, response.content
+    assert response.json()["detail"].startswith("undecodable.jpg: "), response.json()
+    assert Product.objects.count() == 0 and StoredFile.objects.count() == 0

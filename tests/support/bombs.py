@@ -114,3 +114,11 @@ def png_text_bomb(size: tuple[int, int], text_megabytes: int) -> bytes:
     width, height = size
     chunk = png_chunk(b"zTXt", b"Comment\x00\x00" + text)
     return png_with_header(width, height, b"\x00" * ((width * 3 + 1) * height), chunk)
+
+
+def undecodable_jpeg() -> bytes:
+    """Structurally a JPEG (the segment walk accepts it), but its scan asks for a
+    Huffman table that is never defined, so only decoding it finds the fault."""
+    jpeg = flat("JPEG", (640, 480))
+    sos = jpeg.index(b"\xff\xda")
+    return jpeg[: sos + 6] + b"\x33" + jpeg[sos + 7 :]

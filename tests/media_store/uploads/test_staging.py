@@ -29,18 +29,10 @@ pytestmark = [pytest.mark.django_db, pytest.mark.s3]
 NOTE_PNG = bombs.flat("PNG", (64, 48))
 
 
-def undecodable_jpeg() -> bytes:
-    """Structurally a JPEG (the segment walk accepts it), but its scan asks for a
-    Huffman table that is never defined, so only decoding it finds the fault."""
-    jpeg = bombs.flat("JPEG", (640, 480))
-    sos = jpeg.index(b"\xff\xda")
-    return jpeg[: sos + 6] + b"\x33" + jpeg[sos + 7 :]
-
-
 def test_a_copy_that_fails_its_check_is_deleted_from_the_store(staff, s3, settings):
     settings.MEDIA_REENCODE_PUBLIC = False  # the lossless path, as for products
     with pytest.raises(InvalidImage, match="corrupt"):
-        attach(user=staff, purpose=BANNER, files=[io.BytesIO(undecodable_jpeg())])
+        attach(user=staff, purpose=BANNER, files=[io.BytesIO(bombs.undecodable_jpeg())])
     assert s3.keys() == []
     assert not Attachment.objects.exists()
 
@@ -48,9 +40,9 @@ def test_a_copy_that_fails_its_check_is_deleted_from_the_store(staff, s3, settin
 def test_the_check_is_left_to_the_writer_only_when_asked():
     limits = upload_limits()
     with pytest.raises(InvalidImage, match="corrupt"):
-        prepare_image(io.BytesIO(undecodable_jpeg()), limits=limits, reencode=False)
+        prepare_image(io.BytesIO(bombs.undecodable_jpeg()), limits=limits, reencode=False)
     deferred = prepare_image(
-        io.BytesIO(undecodable_jpeg()), limits=limits, reencode=False, defer_check=True
+        io.BytesIO(bombs.undecodable_jpeg()), limits=limits, reencode=False, defer_check=True
     )
     assert deferred.check is not None
     with pytest.raises(InvalidImage, match="corrupt"):
