@@ -79,7 +79,8 @@ class StorageUnavailable(StoreError):
     """The object store could not be reached or failed to answer; nothing was recorded.
 
     ``may_have_landed``: a write reached the store but got no answer, so the object
-    may still appear (its key is then deleted later; see ``UploadStage.put``).
+    may still appear, or a multipart write failed and may have left its parts (the
+    key is then cleaned up later; see ``UploadStage.put``).
     ``timed_out``: the store did not answer in time (see :mod:`media_store.storage.breaker`).
     """
 

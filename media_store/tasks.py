@@ -17,7 +17,13 @@ from jobs.tasks import background_task, defer
 from media_store.imaging.formats import RENDITION_FORMATS
 from media_store.imaging.renditions import RenditionData, Renditions, make_renditions
 from media_store.storage import mirror
-from media_store.storage.objects import ObjectMissing, delete_object, download, write_object
+from media_store.storage.objects import (
+    ObjectMissing,
+    abort_unfinished_uploads,
+    delete_object,
+    download,
+    write_object,
+)
 
 from .errors import StorageUnavailable
 from .models import MirrorChange, Rendition, StoredFile
@@ -132,21 +138,29 @@ def delete_now_or_later(visibility: str, keys: list[str]) -> None:
 LATE_WRITE_DELAY = timedelta(minutes=5)
 
 
+@background_task(retry_on=(StorageUnavailable,), max_attempts=DELETE_ATTEMPTS)
+def discard_failed_write(visibility: str, key: str) -> None:
+    """Delete what a failed write may have left under ``key``: the object, or the
+    unfinished multipart upload of it; retried while the store is down."""
+    if not (abort_unfinished_uploads(visibility, key) and delete_object(visibility, key)):
+        raise StorageUnavailable("The file store did not answer the clean-up; it is retried.")
+
+
 def delete_if_it_lands(visibility: str, key: str) -> None:
-    """Queue the delete of a key whose write timed out, a few minutes from now."""
-    delete_objects_later(visibility, [key], delay=LATE_WRITE_DELAY)
-
-
-def delete_objects_later(
-    visibility: str, keys: list[str], *, delay: timedelta | None = None
-) -> None:
-    """Queue a retrying delete (with the current transaction, if there is one), to run
-    after ``delay`` when one is given."""
-    task = delete_objects
-    if delay is not None:
-        task = task.using(run_after=timezone.now() + delay)
+    """Queue the clean-up of a key whose write failed after reaching the store, a few
+    minutes from now (the store may still complete the write after we gave up)."""
     try:
-        defer(task, visibility, list(keys))
+        defer(
+            discard_failed_write.using(run_after=timezone.now() + LATE_WRITE_DELAY), visibility, key
+        )
+    except DatabaseError as exc:  # nowhere to queue it: the orphan sweep will find the object
+        logger.error("could not queue the clean-up of %s %s: %s", visibility, key, exc)
+
+
+def delete_objects_later(visibility: str, keys: list[str]) -> None:
+    """Queue a retrying delete (with the current transaction, if there is one)."""
+    try:
+        defer(delete_objects, visibility, list(keys))
     except DatabaseError as exc:  # nowhere to queue it: the orphan sweep will find them
         logger.error("could not queue the delete of %s %s: %s", visibility, keys, exc)
 

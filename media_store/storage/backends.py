@@ -152,18 +152,20 @@ class NoOverwriteS3Storage(S3Storage):
         """Write ``content``; a failure says whether the object may exist anyway.
 
         Every exception raised carries ``may_have_landed``: True when an attempt may
-        have reached the store (its answer lost), so the caller can have the key
-        deleted later. When botocore's retry of a write is refused because the key
-        now exists, the object is the one our lost attempt wrote (keys are random
-        and ours): the write succeeded.
+        have reached the store (its answer lost), or when a multipart write failed
+        (its parts may be in the store, unfinished, even if s3transfer could not abort
+        it), so the caller can have the key cleaned up later. When botocore's retry of
+        a write is refused because the key now exists, the object is the one our lost
+        attempt wrote (keys are random and ours): the write succeeded.
         """
         _write_attempts.reached = False
+        single = self._single_put(content)
         try:
-            if self._single_put(content):
+            if single:
                 return self._put_object(name, content)
             return super()._save(name, content)
         except Exception as exc:
-            exc.may_have_landed = _write_attempts.reached
+            exc.may_have_landed = _write_attempts.reached or not single
             if isinstance(exc, ClientError) and s3_error_code(exc) == "PreconditionFailed":
                 if exc.may_have_landed and _retried(exc):
                     return clean_name(name)

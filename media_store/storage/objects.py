@@ -55,6 +55,31 @@ def delete_object(visibility: str, key: str) -> bool:
     return True
 
 
+def abort_unfinished_uploads(visibility: str, key: str) -> bool:
+    """Abort the multipart uploads of ``key`` that were never completed (a large write
+    cut off by an outage leaves its parts in the store, billed, and s3transfer's own
+    abort fails while the store is away). False (and logged) if the store refused."""
+    storage = storage_for(visibility)
+    if not is_s3(storage):
+        return True
+    client, bucket, full_key = (
+        storage.connection.meta.client,
+        storage.bucket_name,
+        s3_key(storage, key),
+    )
+    try:
+        listed = client.list_multipart_uploads(Bucket=bucket, Prefix=full_key)
+        for upload in listed.get("Uploads", []):
+            if upload["Key"] == full_key:
+                client.abort_multipart_upload(
+                    Bucket=bucket, Key=full_key, UploadId=upload["UploadId"]
+                )
+    except STORE_FAILURES as exc:
+        logger.warning("could not abort unfinished uploads of %s %s: %s", visibility, key, exc)
+        return False
+    return True
+
+
 #: Downloads stay in memory up to this size, then spill to a temporary file.
 SPOOL_IN_MEMORY = 2 * 1024 * 1024
 CHUNK = 1024 * 1024

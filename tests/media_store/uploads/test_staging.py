@@ -21,7 +21,9 @@ from media_store.imaging.prepare import prepare_image
 from tests.media_store.testapp.models import Attachment
 from tests.media_store.testapp.services import BANNER, PRIVATE_NOTE, attach
 from tests.support import bombs
+from tests.support.images import photo_jpeg
 from tests.support.s3 import free_port, storages_for
+from tests.support.tasks import drain
 from tests.support.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.django_db, pytest.mark.s3]
@@ -86,12 +88,12 @@ def test_a_write_that_may_still_land_has_its_key_deleted_later(where, user, s3, 
     finally:
         proxy.close()
     assert not Attachment.objects.exists()
-    deletes = DBTaskResult.objects.filter(task_path__endswith="delete_objects")
+    deletes = DBTaskResult.objects.filter(task_path__endswith="discard_failed_write")
     if where == "closed-port":
         assert not deletes.exists()
         return
     [delete] = deletes
-    visibility, [key] = delete.args_kwargs["args"]
+    visibility, key = delete.args_kwargs["args"]
     assert visibility == "private" and key.startswith("notes/")
     assert timedelta(minutes=4) < delete.run_after - timezone.now() <= timedelta(minutes=5)
 
@@ -131,7 +133,7 @@ def test_a_write_whose_answer_was_lost_and_whose_retry_finds_it_there_succeeds(
     assert s3.keys() == [key]
     body = s3.server.client().get_object(Bucket=s3.bucket, Key=key)["Body"].read()
     assert hashlib.sha256(body).hexdigest() == attachment.file.sha256
-    assert not DBTaskResult.objects.filter(task_path__endswith="delete_objects").exists()
+    assert not DBTaskResult.objects.filter(task_path__endswith="discard_failed_write").exists()
 
 
 def test_a_write_that_landed_before_the_store_went_away_is_deleted_later(
@@ -154,5 +156,43 @@ def test_a_write_that_landed_before_the_store_went_away_is_deleted_later(
     assert isinstance(raised.value.__cause__, EndpointConnectionError)  # what the retry met
     [landed] = s3.keys()
     assert not Attachment.objects.exists()
-    [delete] = DBTaskResult.objects.filter(task_path__endswith="delete_objects")
-    assert delete.args_kwargs["args"] == ["private", [landed.removeprefix("private/")]]
+    [delete] = DBTaskResult.objects.filter(task_path__endswith="discard_failed_write")
+    assert delete.args_kwargs["args"] == ["private", landed.removeprefix("private/")]
+
+
+def test_a_multipart_write_cut_off_halfway_leaves_no_parts_behind(staff, s3, settings, tmp_path):
+    """The store goes away after the multipart upload began: s3transfer cannot abort it,
+    so the clean-up queued for later aborts it (and deletes the key) once the store is back."""
+    settings.MEDIA_REENCODE_PUBLIC = False  # stored as sent: a body over the threshold
+    proxy = TcpProxy(s3.server.port)
+    proxy.set_mode("delay", 0.02)  # its part takes a second or more: cut while it is sent
+    through = s3.s3_settings(endpoint_url=proxy.url, multipart_threshold=1024 * 1024)
+    settings.STORAGES = storages_for(through, tmp_path)
+    client, bucket = s3.server.client(), s3.bucket
+
+    def cut_once_it_began() -> None:
+        deadline = time.monotonic() + 20
+        while not client.list_multipart_uploads(Bucket=bucket).get("Uploads"):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        proxy.stop_listening()
+        proxy.set_mode("reset")
+
+    watcher = threading.Thread(target=cut_once_it_began, daemon=True)
+    watcher.start()
+    try:
+        with pytest.raises(StorageUnavailable):
+            attach(user=staff, purpose=BANNER, files=[io.BytesIO(photo_jpeg())])
+    finally:
+        watcher.join()
+        proxy.close()
+    assert client.list_multipart_uploads(Bucket=bucket).get("Uploads")  # left unfinished
+    assert not Attachment.objects.exists()
+
+    settings.STORAGES = storages_for(s3.s3_settings(), tmp_path)  # the store is back
+    [cleanup] = DBTaskResult.objects.filter(task_path__endswith="discard_failed_write")
+    cleanup.run_after = timezone.now()
+    cleanup.save()
+    drain()
+    assert not client.list_multipart_uploads(Bucket=bucket).get("Uploads")
+    assert s3.keys() == []
