@@ -32,10 +32,18 @@ def favicon(request: HttpRequest) -> HttpResponse:
 CATALOG_PAGE_SIZE = 60
 
 
+def catalog_page(raw: str | None) -> str | None:
+    """``?page=`` for ``Paginator.get_page``, which shows the first page for a missing
+    or non-numeric one and the last for one out of range: below 1 means the first."""
+    try:
+        return "1" if raw is not None and int(raw) < 1 else raw
+    except ValueError:
+        return raw
+
+
 def storefront(request: HttpRequest) -> HttpResponse:
-    # get_page: a missing, non-numeric or out-of-range ?page= shows the first or last page
     products = Paginator(selectors.product_list(), CATALOG_PAGE_SIZE).get_page(
-        request.GET.get("page")
+        catalog_page(request.GET.get("page"))
     )
     orders = Order.objects.none()
     if request.user.is_authenticated:

@@ -304,27 +304,37 @@ def test_large_photos_are_downscaled_before_sending(direct, deployment, page, tm
     assert stored == (300, 200)
 
 
-def test_odd_images_and_long_names_keep_the_phone_catalog_in_its_box(deployment, browser):
+def test_odd_images_and_long_names_keep_the_phone_page_in_its_box(deployment, browser):
     """A 100x4000 photo, a 4000x8 strip and a 200-character name, on a 390 px phone:
-    every image fills the same 4:3 box and nothing makes the page scroll sideways."""
+    every catalog image fills the same 4:3 box, an order's tall photo keeps a visible
+    thumbnail, and nothing makes the page scroll sideways."""
     server = page_server(deployment)
+    made = {}
     for name, size in (("Tall", (100, 4000)), ("Strip", (4000, 8)), ("W" * 200, (400, 300))):
         photo = image_bytes("JPEG", size=size)
-        add_product(
+        made[name] = add_product(
             server, deployment, name, "5.00", files=[("image", "x.jpg", photo, "image/jpeg")]
         )
+    ordered = request(
+        "POST",
+        server.url("/api/core/orders/"),
+        token=deployment.tokens["alice"],
+        fields={"lines": json.dumps([{"product": made["Tall"]["id"], "quantity": 1}])},
+        files=[("images", "tall.jpg", image_bytes("JPEG", size=(100, 4000)), "image/jpeg")],
+    )
+    assert ordered.status == 201, ordered.body
     context = browser.new_context(
         viewport={"width": 390, "height": 844}, device_scale_factor=3, is_mobile=True
     )
     page = context.new_page()
     try:
-        page.goto(server.url("/"))
+        sign_in(page, server, "alice")
         page.wait_for_function("() => [...document.images].every(i => i.complete)")
-        boxes = page.eval_on_selector_all(
-            ".product img",
-            "els => els.map(e => e.getBoundingClientRect()).map(r => [r.width, r.height])",
-        )
+        size = "els => els.map(e => e.getBoundingClientRect()).map(r => [r.width, r.height])"
+        boxes = page.eval_on_selector_all(".product img", size)
         assert len(boxes) >= 3 and all(w > 100 and abs(h - w * 3 / 4) < 1 for w, h in boxes), boxes
+        thumbs = page.eval_on_selector_all(".order .thumbs img", size)
+        assert thumbs and all(w >= 48 and h == 120 for w, h in thumbs), thumbs
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
     finally:
         context.close()
