@@ -333,8 +333,9 @@ def test_odd_images_and_long_names_keep_the_phone_page_in_its_box(deployment, br
         size = "els => els.map(e => e.getBoundingClientRect()).map(r => [r.width, r.height])"
         boxes = page.eval_on_selector_all(".product img", size)
         assert len(boxes) >= 3 and all(w > 100 and abs(h - w * 3 / 4) < 1 for w, h in boxes), boxes
-        thumbs = page.eval_on_selector_all(".order .thumbs img", size)
-        assert thumbs and all(w >= 48 and h == 120 for w, h in thumbs), thumbs
+        order = ordered.json()["id"]
+        [thumb] = page.eval_on_selector_all(f'.order[data-order="{order}"] .thumbs img', size)
+        assert thumb[0] >= 48 and thumb[1] == 120, thumb
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
     finally:
         context.close()
