@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import IO
+from typing import IO, Any
 
 from django.db import DatabaseError
 from django.utils import timezone
@@ -133,7 +133,7 @@ def delete_now_or_later(visibility: str, keys: list[str]) -> None:
         delete_objects_later(visibility, refused)
 
 
-#: How long after a write that timed out its key is deleted: the store may still
+#: How long after a failed write its key is cleaned up: the store may still
 #: complete the write after we gave up on it.
 LATE_WRITE_DELAY = timedelta(minutes=5)
 
@@ -149,20 +149,20 @@ def discard_failed_write(visibility: str, key: str) -> None:
 def delete_if_it_lands(visibility: str, key: str) -> None:
     """Queue the clean-up of a key whose write failed after reaching the store, a few
     minutes from now (the store may still complete the write after we gave up)."""
-    try:
-        defer(
-            discard_failed_write.using(run_after=timezone.now() + LATE_WRITE_DELAY), visibility, key
-        )
-    except DatabaseError as exc:  # nowhere to queue it: the orphan sweep will find the object
-        logger.error("could not queue the clean-up of %s %s: %s", visibility, key, exc)
+    late = discard_failed_write.using(run_after=timezone.now() + LATE_WRITE_DELAY)
+    _queue_cleanup(late, visibility, key)
 
 
 def delete_objects_later(visibility: str, keys: list[str]) -> None:
     """Queue a retrying delete (with the current transaction, if there is one)."""
+    _queue_cleanup(delete_objects, visibility, list(keys))
+
+
+def _queue_cleanup(task: Any, visibility: str, keys: str | list[str]) -> None:
     try:
-        defer(delete_objects, visibility, list(keys))
+        defer(task, visibility, keys)
     except DatabaseError as exc:  # nowhere to queue it: the orphan sweep will find them
-        logger.error("could not queue the delete of %s %s: %s", visibility, keys, exc)
+        logger.error("could not queue the clean-up of %s %s: %s", visibility, keys, exc)
 
 
 @background_task(retry_on=(StorageUnavailable,), max_attempts=DELETE_ATTEMPTS)

@@ -45,6 +45,7 @@ class StagedFile:
         mirror.record(self.file.visibility, [self.file.key], MirrorChange.Action.COPY)
         sizes = rendition_sizes(self.file.width, self.file.height, self.rendition_widths)
         if sizes:
+            formats = formats_in_use()
             Rendition.objects.bulk_create(
                 Rendition(
                     file=self.file,
@@ -54,7 +55,7 @@ class StagedFile:
                     key=rendition_key(self.file.key, w, fmt),
                 )
                 for w, h in sizes
-                for fmt in formats_in_use()
+                for fmt in formats
             )
             make_renditions_later(self.file)
         return self.file
