@@ -184,3 +184,22 @@ def test_a_put_grant_cannot_make_its_object_public_or_served_otherwise(
     assert head["ContentDisposition"] == "attachment"
     public_url = f"{store.server.endpoint_url}/{store.private}/{key}"
     assert fetch(public_url).status == 403
+
+
+def test_an_unfinished_multipart_upload_is_aborted_by_the_late_clean_up(store):
+    """What a large write cut off by an outage leaves: the clean-up lists and aborts it
+    through each store's API (tests/media_store/uploads/test_staging.py cuts it for real)."""
+    from media_store.storage.objects import abort_unfinished_uploads
+    from media_store.tasks import discard_failed_write
+
+    set_up(store)
+    storage = StoredFile(visibility="public", key="products/cut.jpg").storage
+    client = storage.connection.meta.client
+    full_key = f"{storage.location}/products/cut.jpg"
+    client.create_multipart_upload(Bucket=store.bucket, Key=full_key)
+    assert [u["Key"] for u in client.list_multipart_uploads(Bucket=store.bucket)["Uploads"]] == [
+        full_key
+    ]
+    discard_failed_write.call("public", "products/cut.jpg")
+    assert not client.list_multipart_uploads(Bucket=store.bucket).get("Uploads")
+    assert abort_unfinished_uploads("public", "products/cut.jpg")  # nothing left: still fine
