@@ -1,9 +1,10 @@
 """Shop rules: creating products and orders together with their stored images.
 
 Images come in as uploaded files or direct-upload ids and go through
-:func:`media_store.uploads.intake.accept_images`, which validates them all, writes them
-before the database transaction and removes them again if it fails; replaced or
-deleted images are removed from the store only after the transaction commits.
+:func:`media_store.uploads.intake.accept_images`, which validates them all and writes
+them while its block records them in one transaction, committed only once every
+object is stored, and removes them again if anything fails; replaced or deleted
+images are removed from the store only after the transaction commits.
 """
 
 from __future__ import annotations
@@ -134,12 +135,9 @@ def _save_product(
     files = [image] if image is not None else []
     uploads = [upload] if upload is not None else []
     try:
-        with (
-            accept_images(
-                owner=user, purpose=PRODUCT_IMAGE, files=files, upload_ids=uploads
-            ) as new,
-            transaction.atomic(),
-        ):
+        with accept_images(
+            owner=user, purpose=PRODUCT_IMAGE, files=files, upload_ids=uploads
+        ) as new:
             old_image = product.image
             if new:
                 product.image = new[0].save()
@@ -233,10 +231,7 @@ def order_create(
     """Create an order with its lines and private images, all or nothing."""
     order_rules.check_lines(lines)
     order_rules.check_image_count(len(images) + len(uploads))
-    with (
-        accept_images(owner=user, purpose=ORDER_IMAGES, files=images, upload_ids=uploads) as new,
-        transaction.atomic(),
-    ):
+    with accept_images(owner=user, purpose=ORDER_IMAGES, files=images, upload_ids=uploads) as new:
         order = Order.objects.create(owner=user, note=note)
         OrderLine.objects.bulk_create(
             OrderLine(

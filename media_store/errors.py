@@ -10,6 +10,9 @@ can use ``status_code`` likewise.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 #: Seconds an outage's 503 asks the client to wait before retrying.
 OUTAGE_RETRY_AFTER = 30
 
@@ -130,3 +133,19 @@ class UploadNotAllowed(MediaError):
 
 class TooManyFiles(MediaError):
     code = "too_many_files"
+
+
+@contextmanager
+def naming_the_file(name: str) -> Iterator[None]:
+    """A refusal of a file's content starts with the file's name: one request may send
+    several, and the person needs to know which one to replace. Store errors are
+    about the store, not the file, and pass unchanged."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except MediaError as exc:
+        if name and not exc.message.startswith(f"{name}: "):
+            exc.message = f"{name}: {exc.message}"
+            exc.args = (exc.message,)
+        raise

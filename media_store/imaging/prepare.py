@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile, File
 from PIL import Image
 
@@ -280,21 +281,32 @@ class _PositionalReader(io.RawIOBase):
 
 
 def _lossless_jpeg(
-    upload: IO[bytes], fmt: ImageFormat, limits: UploadLimits
+    upload: IO[bytes], size: int, fmt: ImageFormat, limits: UploadLimits
 ) -> tuple[File, str, tuple[int, int], Callable[[], None]]:
     """Copy the whitelisted segments; return the copy, its digest and size, and the one
     decode of this path (at 1/8 scale), which validates exactly the bytes to be stored.
 
-    The copy's header is read and its decode priced now; the returned check decodes it.
+    The copy stays in memory when the upload is small enough for Django to keep in
+    memory (``FILE_UPLOAD_MAX_MEMORY_SIZE``), else it goes to a temporary file. The
+    copy's header is read and its decode priced now; the returned check decodes it.
     """
-    copy = tempfile.TemporaryFile()  # noqa: SIM115  (owned by the returned File)
-    stripped = _walk_jpeg(upload, copy, limits)
-    copy.seek(0)
-    stored = Image.open(io.BufferedReader(_PositionalReader(copy.fileno())), formats=[fmt.name])
-    size = stored.size
-    stored.draft(None, (max(1, size[0] // 8), max(1, size[1] // 8)))
+    if size <= settings.FILE_UPLOAD_MAX_MEMORY_SIZE:
+        buffer = io.BytesIO()
+        stripped = _walk_jpeg(upload, buffer, limits)
+        data = buffer.getvalue()
+        content: File = ContentFile(data)
+        reader: IO[bytes] = io.BytesIO(data)  # shares ``data``: the write reads its own
+    else:
+        copy = tempfile.TemporaryFile()  # noqa: SIM115  (owned by the returned File)
+        stripped = _walk_jpeg(upload, copy, limits)
+        copy.seek(0)
+        content = File(copy)
+        reader = io.BufferedReader(_PositionalReader(copy.fileno()))
+    stored = Image.open(reader, formats=[fmt.name])
+    dimensions = stored.size
+    stored.draft(None, (max(1, dimensions[0] // 8), max(1, dimensions[1] // 8)))
     DecodeBudget(limits, fmt).still(
-        size,
+        dimensions,
         decoded=stored.size,
         mode=stored.mode,
         extra_bytes=stripped.layout.coefficient_bytes,
@@ -305,9 +317,8 @@ def _lossless_jpeg(
         with decode_slot(), image_errors(limits):
             stored.load()
 
-    content = File(copy)
     content.size = stripped.written
-    return content, stripped.sha256, size, check
+    return content, stripped.sha256, dimensions, check
 
 
 def prepare_image(
@@ -342,7 +353,7 @@ def prepare_image(
         upload.seek(0)
         image = Image.open(upload, formats=[fmt.name])  # the header only
         if not reencode and fmt.lossless_copy and _orientation(image) == 1:
-            content, digest, (width, height), check = _lossless_jpeg(upload, fmt, limits)
+            content, digest, (width, height), check = _lossless_jpeg(upload, size, fmt, limits)
             out = fmt
         else:
             data, out = _reencode(upload, image, fmt, limits)

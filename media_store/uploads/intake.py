@@ -1,20 +1,23 @@
 """The one entry point for storing images a user sent: uploaded files, direct uploads, or both.
 
 A project calls :func:`accept_images` with what the user sent and records the
-yielded files inside its own transaction::
+yielded files in the block, which runs in a database transaction of its own::
 
     with accept_images(owner=user, purpose="order", files=files, upload_ids=ids) as staged:
-        with transaction.atomic():
-            order = Order.objects.create(owner=user)
-            for position, image in enumerate(staged):
-                OrderImage.objects.create(order=order, file=image.save(), position=position)
+        order = Order.objects.create(owner=user)
+        for position, image in enumerate(staged):
+            OrderImage.objects.create(order=order, file=image.save(), position=position)
 
 Before yielding it checks that ``owner`` may store images for the purpose, claims
 the direct uploads (so two requests cannot both use one), validates every image
-(so one bad file stores nothing) and writes the objects under fresh keys. If the
-block raises, every object written is deleted again; a direct upload whose content
-was refused is dropped for good, any other failure releases it so the same id can
-be retried. Once the block has finished, the used uploads' staging objects go.
+(so one bad file stores nothing) and starts writing the objects under fresh keys.
+The block's rows are written while the bytes go up; the transaction commits only
+once every object is in the store and its last check has passed, so a committed row
+always names a stored, valid object. If the block, a write or a check fails, the
+transaction rolls back and every object written is deleted again (a failed write
+or check is raised over the block's own error); a direct upload whose content was
+refused is dropped for good, any other failure releases it so the same id can be
+retried. Once the block has finished, the used uploads' staging objects go.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import IO, Any
 
-from media_store.errors import MediaError, StoreError, TooManyFiles
+from django.db import transaction
+
+from media_store.errors import TooManyFiles, naming_the_file
 from media_store.imaging.prepare import PreparedImage, prepare_image
 
 from .direct import claim_uploads, finalizing
@@ -59,11 +64,11 @@ def accept_images(
     with finalizing(claimed) as downloaded:
         prepared = [prepare_for(spec, source, defer_check=True) for source in [*files, *downloaded]]
         with staged_uploads() as stage:
-            staged = []
-            for item in prepared:
-                with naming_the_file(item.original_name):  # its last check runs here
-                    staged.append(stage.put(item, spec))
-            yield staged
+            staged = [stage.put(item, spec) for item in prepared]
+            stage.start()
+            with transaction.atomic():
+                yield staged
+                stage.finish()  # a failed write or check rolls the block's rows back
 
 
 def prepare_for(
@@ -82,19 +87,3 @@ def prepare_for(
             source, limits=purpose.limits(), reencode=purpose.reencode, defer_check=defer_check
         )
     return replace(prepared, original_name=name)
-
-
-@contextmanager
-def naming_the_file(name: str) -> Iterator[None]:
-    """A refusal of a file's content starts with the file's name: one request may send
-    several, and the person needs to know which one to replace. Store errors are
-    about the store, not the file, and pass unchanged."""
-    try:
-        yield
-    except StoreError:
-        raise
-    except MediaError as exc:
-        if name and not exc.message.startswith(f"{name}: "):
-            exc.message = f"{name}: {exc.message}"
-            exc.args = (exc.message,)
-        raise

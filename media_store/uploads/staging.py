@@ -1,22 +1,26 @@
-"""Objects written before the transaction that records them, and deleted again if it fails.
+"""Objects written while the transaction that records them runs, and deleted again if it fails.
 
-Writes happen *before* the database transaction that records them, inside
-:func:`staged_uploads`: if anything in the block fails (validation of a later
-file, a constraint, the commit itself) every object written in it is deleted
-again. Deletes of recorded files happen only once their rows' deletion commits
-(a queued task, see ``signals``), so a rolled-back delete never loses a file.
-``staged_uploads`` must not be nested in an outer transaction that could still
-roll back after it returns.
+Writes run in a thread beside the database transaction that records them, and that
+transaction commits only after :meth:`UploadStage.finish` has seen every write and
+check succeed (see :func:`media_store.uploads.intake.accept_images`). Inside
+:func:`staged_uploads`, if anything fails (a write, a check, a constraint, the
+commit itself) every object written is deleted again. Deletes of recorded files
+happen only once their rows' deletion commits (a queued task, see ``signals``), so
+a rolled-back delete never loses a file. ``staged_uploads`` must not be nested in
+an outer transaction that could still roll back after it returns.
 """
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 
-from media_store.errors import StorageUnavailable
+from media_store.errors import StorageUnavailable, naming_the_file
 from media_store.imaging.prepare import PreparedImage
 from media_store.imaging.renditions import formats_in_use, rendition_key, rendition_sizes
 from media_store.models import MirrorChange, Rendition, StoredFile
@@ -62,31 +66,31 @@ class StagedFile:
 
 
 class UploadStage:
-    """Objects written so far in one :func:`staged_uploads` block."""
+    """Objects being written in one :func:`staged_uploads` block.
+
+    :meth:`put` starts each write in a thread of the stage's own and returns the row
+    at once, so the caller can record it while the bytes go up; :meth:`finish` waits
+    for every write (and the check beside it) and raises the first failure.
+    """
 
     def __init__(self) -> None:
         self.written: list[tuple[str, str]] = []
+        #: Keys whose write failed after reaching the store: it may still complete it.
+        self.may_have_landed: list[tuple[str, str]] = []
+        self._writes: list[tuple[PreparedImage, str, str]] = []
+        self._writing: Future[None] | None = None
+        self._failure: BaseException | None = None
 
     def put(self, prepared: PreparedImage, purpose: Purpose) -> StagedFile:
-        """Write ``prepared`` under a fresh key; return the unsaved row.
+        """Queue ``prepared`` for writing under a fresh key; return the unsaved row.
 
         A validation step left in ``prepared.check`` runs while the object is being
         written: the key is random and no row names it yet, and if the check fails
-        the error propagates out of :func:`staged_uploads`, which deletes the object.
+        :meth:`finish` raises it and :func:`staged_uploads` deletes the object.
         """
         visibility = purpose.visibility
         key = new_key(purpose.prefix, prepared.extension)
-
-        def write() -> None:
-            try:
-                write_object(visibility, key, prepared.content)
-            except StorageUnavailable as exc:
-                if exc.may_have_landed:
-                    delete_if_it_lands(visibility, key)
-                raise
-            self.written.append((visibility, key))
-
-        _while_checking(prepared.check, write)
+        self._writes.append((prepared, visibility, key))
         return StagedFile(
             StoredFile(
                 visibility=visibility,
@@ -101,11 +105,66 @@ class UploadStage:
             rendition_widths=purpose.rendition_widths(),
         )
 
+    def start(self) -> None:
+        """Start writing what was put, one object after another, in this thread's
+        writer (:func:`_writer`).
+
+        The writer touches no database (it would open a connection of its own): what
+        a failed write needs there is done by :meth:`discard`.
+        """
+        if self._writes:
+            self._writing = _writer().submit(contextvars.copy_context().run, self._write_all)
+
+    def _write_all(self) -> None:
+        try:
+            for prepared, visibility, key in self._writes:
+                with naming_the_file(prepared.original_name):  # its last check runs here
+                    _while_checking(prepared.check, partial(self._write, prepared, visibility, key))
+        except BaseException as exc:  # handed to the request's thread by finish()
+            self._failure = exc
+
+    def _write(self, prepared: PreparedImage, visibility: str, key: str) -> None:
+        try:
+            write_object(visibility, key, prepared.content)
+        except StorageUnavailable as exc:
+            if exc.may_have_landed:
+                self.may_have_landed.append((visibility, key))
+            raise
+        self.written.append((visibility, key))
+
+    def finish(self) -> None:
+        """Wait for the writes; raise the first failure (a check's over its write's)."""
+        if self._writing is not None:
+            self._writing.result()
+            self._writing = None
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
+
     def discard(self) -> None:
         """Delete what this stage wrote; what the store refuses now is deleted later."""
         for visibility, key in self.written:
             delete_now_or_later(visibility, [key])
         self.written.clear()
+        for visibility, key in self.may_have_landed:
+            delete_if_it_lands(visibility, key)
+        self.may_have_landed.clear()
+
+
+_writers = threading.local()
+
+
+def _writer() -> ThreadPoolExecutor:
+    """The calling thread's writer: one thread of its own, kept for the next request.
+
+    django-storages keeps a store connection per thread; a thread made per upload
+    would build a new client and TLS connection each time (slower than the write),
+    while this one reuses its own. It ends with the thread that owns it.
+    """
+    executor = getattr(_writers, "executor", None)
+    if executor is None:
+        executor = _writers.executor = ThreadPoolExecutor(1, thread_name_prefix="media-write")
+    return executor
 
 
 def _while_checking(check: Callable[[], None] | None, write: Callable[[], None]) -> None:
@@ -119,7 +178,7 @@ def _while_checking(check: Callable[[], None] | None, write: Callable[[], None])
     def run_check() -> None:
         try:
             check()
-        except BaseException as exc:  # handed to the request's thread
+        except BaseException as exc:  # handed to the writing thread
             failures.append(exc)
 
     thread = threading.Thread(target=run_check, name="media-check")
@@ -134,10 +193,19 @@ def _while_checking(check: Callable[[], None] | None, write: Callable[[], None])
 
 @contextmanager
 def staged_uploads() -> Iterator[UploadStage]:
-    """Yield a stage; if the block raises, every object it wrote is deleted again."""
+    """Yield a stage; if the block raises, every object it wrote is deleted again.
+
+    A write or check that failed is raised over the block's own error: it is what
+    the uploader has to act on, as when the writes finished before the block began.
+    """
     stage = UploadStage()
     try:
         yield stage
-    except BaseException:
-        stage.discard()
+    except BaseException as exc:
+        try:
+            stage.finish()
+        except BaseException as failure:
+            raise failure from exc
+        finally:
+            stage.discard()
         raise

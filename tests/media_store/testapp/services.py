@@ -3,8 +3,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import IO, Any
 
-from django.db import transaction
-
 from media_store.uploads.intake import accept_images
 
 from .models import Attachment
@@ -20,8 +18,5 @@ def attach(
     files: Sequence[IO[bytes]] = (),
     upload_ids: Sequence[Any] = (),
 ) -> list[Attachment]:
-    with (
-        accept_images(owner=user, purpose=purpose, files=files, upload_ids=upload_ids) as staged,
-        transaction.atomic(),
-    ):
+    with accept_images(owner=user, purpose=purpose, files=files, upload_ids=upload_ids) as staged:
         return [Attachment.objects.create(owner=user, file=image.save()) for image in staged]

@@ -1,5 +1,6 @@
-"""Writing while validating: a lossless copy is decoded while it is being written, and an
-object whose check fails is deleted again (real S3 gateway)."""
+"""Writing while validating and recording: a lossless copy is decoded while it is being
+written, the rows are recorded meanwhile and commit only once it is stored, and an object
+whose check fails is deleted again (real S3 gateway)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,15 @@ from datetime import timedelta
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
+from django.db import IntegrityError
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from media_store.conf import upload_limits
 from media_store.errors import InvalidImage, StorageUnavailable
 from media_store.imaging.prepare import prepare_image
+from media_store.models import StoredFile
+from media_store.uploads.intake import accept_images
 from tests.media_store.testapp.models import Attachment
 from tests.media_store.testapp.services import BANNER, PRIVATE_NOTE, attach
 from tests.support import bombs
@@ -70,6 +74,68 @@ def test_the_check_runs_beside_the_write_without_moving_its_position(staff, s3, 
     stored = attachment.file
     prepared.content.seek(0)
     assert stored.storage.open(stored.key).read() == prepared.content.read()
+
+
+def test_the_rows_are_recorded_while_the_bytes_go_up_and_commit_after_them(
+    user, s3, settings, tmp_path
+):
+    proxy = TcpProxy(s3.server.port)
+    proxy.set_mode("delay", 0.3)  # the write takes a second or so
+    settings.STORAGES = storages_for(s3.s3_settings(endpoint_url=proxy.url), tmp_path)
+    try:
+        png = io.BytesIO(NOTE_PNG)
+        with accept_images(owner=user, purpose=PRIVATE_NOTE, files=[png]) as new:
+            attachment = Attachment.objects.create(owner=user, file=new[0].save())
+            in_the_store_meanwhile = s3.keys()
+        in_the_store_after = s3.keys()
+    finally:
+        proxy.close()
+    assert in_the_store_meanwhile == []
+    assert in_the_store_after == [f"private/{attachment.file.key}"]
+    assert Attachment.objects.get().file.key == attachment.file.key
+
+
+def test_a_write_that_fails_after_the_block_rolls_its_rows_back(user, s3, settings, tmp_path):
+    proxy = TcpProxy(s3.server.port)
+    proxy.set_mode("delay", 0.3)
+    settings.STORAGES = storages_for(s3.s3_settings(endpoint_url=proxy.url), tmp_path)
+    try:
+        png = io.BytesIO(NOTE_PNG)
+        with (
+            pytest.raises(StorageUnavailable),
+            accept_images(owner=user, purpose=PRIVATE_NOTE, files=[png]) as new,
+        ):
+            Attachment.objects.create(owner=user, file=new[0].save())
+            proxy.set_mode("reset")  # the store goes away while the bytes go up
+    finally:
+        proxy.close()
+    assert not Attachment.objects.exists()
+    assert not StoredFile.objects.exists()
+
+
+def test_a_refused_file_is_raised_over_the_blocks_own_error(staff, s3, settings):
+    settings.MEDIA_REENCODE_PUBLIC = False  # only the check beside the write finds the fault
+    bad = io.BytesIO(bombs.undecodable_jpeg())
+    with (
+        pytest.raises(InvalidImage, match="corrupt"),
+        accept_images(owner=staff, purpose=BANNER, files=[bad]),
+    ):
+        raise IntegrityError("the block failed too")
+    assert s3.keys() == []
+
+
+def test_uploads_from_one_thread_reuse_its_connection_to_the_store(user, s3, settings, tmp_path):
+    """Each request thread writes through a writer thread it keeps, with the store
+    connection that thread made: a thread made per write would open one each time."""
+    proxy = TcpProxy(s3.server.port)
+    settings.STORAGES = storages_for(s3.s3_settings(endpoint_url=proxy.url), tmp_path)
+    try:
+        for _ in range(3):
+            attach(user=user, purpose=PRIVATE_NOTE, files=[io.BytesIO(NOTE_PNG)])
+    finally:
+        proxy.close()
+    assert len(s3.keys()) == 3
+    assert proxy.connections == 1
 
 
 @pytest.mark.parametrize("where", ["blackhole", "closed-port"])
