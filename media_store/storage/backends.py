@@ -14,6 +14,8 @@ from urllib.parse import quote
 import boto3.session
 import botocore.loaders
 import botocore.session
+from botocore import UNSIGNED
+from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 from django.core import signing
 from django.core.files.storage import FileSystemStorage
@@ -45,6 +47,22 @@ class _SearchPaths(list):
 #: and endpoint rules (about 14 MB, so over 100 MB for gunicorn's 2 workers x 4
 #: threads); the loader only reads those files and caches what it read.
 _LOADER = botocore.loaders.Loader(extra_search_paths=_SearchPaths())
+
+
+def load_store_models() -> None:
+    """Parse the S3 model files into the process's shared loader now.
+
+    Called by a server that imports the app once and then forks its workers (gunicorn
+    ``--preload``, ``config/wsgi.py``): the workers then share those parsed models
+    (about 10 MB) instead of each parsing its own copy at its first upload. Making a
+    resource reads what django-storages' will; unsigned and without an endpoint, so no
+    credentials are looked up and nothing is sent, and nothing of it is kept but the
+    loader's cache.
+    """
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _LOADER)
+    session = boto3.session.Session(botocore_session=core)
+    session.resource("s3", region_name="us-east-1", config=Config(signature_version=UNSIGNED))
 
 
 #: Set (in this thread or task) by :func:`overwriting`.
