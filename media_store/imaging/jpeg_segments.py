@@ -118,20 +118,29 @@ class _Source:
         return data
 
     def entropy_data(self, out: _Sink) -> int:
-        """Copy entropy-coded data to ``out`` up to the next marker; return its code."""
+        """Copy entropy-coded data to ``out`` up to the next marker; return its code.
+
+        The data goes out as views of the buffer (a scan is most of the file: no copy)."""
         while True:
             found = _NEXT_MARKER.search(self.buffer, self.pos)
             if found:
-                out(self.buffer[self.pos : found.start()].rstrip(b"\xff"))  # fill bytes
+                end = self._before_fill_bytes(found.start())
+                out(memoryview(self.buffer)[self.pos : end])
                 self.pos = found.end()
                 return self.buffer[found.end() - 1]
             # Keep a trailing run of 0xFF: its marker byte may be in the next chunk.
-            end = len(self.buffer.rstrip(b"\xff"))
+            end = self._before_fill_bytes(len(self.buffer))
             if end > self.pos:
-                out(self.buffer[self.pos : end])
+                out(memoryview(self.buffer)[self.pos : end])
                 self.pos = end
             if not self._fill():
                 raise NotAJpeg("no end-of-image marker")
+
+    def _before_fill_bytes(self, end: int) -> int:
+        """Where the run of 0xFF fill bytes that ends at ``end`` starts (not before pos)."""
+        while end > self.pos and self.buffer[end - 1] == 0xFF:
+            end -= 1
+        return end
 
     def marker(self) -> int:
         """The code of the next marker; stray bytes and fill bytes before it are skipped,
@@ -157,7 +166,7 @@ class _Sink:
         self.digest = hashlib.sha256()
         self.written = 0
 
-    def __call__(self, data: bytes) -> None:
+    def __call__(self, data: bytes | memoryview) -> None:
         if self.dst is not None and data:
             self.dst.write(data)
             self.digest.update(data)
