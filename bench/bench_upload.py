@@ -17,12 +17,17 @@ shared cache and the task queue live there too.
    configuration (plain ``S3Storage``, ``file_overwrite=False``, default querystring
    auth) doing the same app work with the 5 MB JPEG.
 2. S3 requests per upload and per product-list page, counted by a proxy of ours.
-3. A product list of 100 items (with renditions), S3 mode vs local mode.
+3. The uploads of 1. again over HTTPS through a proxy of ours that puts the store at a
+   network's distance (``--link-rtt-ms``, ``--link-mbit``; 10 ms and 200 Mbit/s by
+   default), as a deployed app reaches its bucket: on loopback the gateway shares this
+   machine's cores with the app, which no deployment does.
+4. A product list of 100 items (with renditions), S3 mode vs local mode.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import io
 import os
@@ -32,6 +37,7 @@ from pathlib import Path
 
 from common import (
     CountingProxy,
+    LinkProxy,
     interleaved,
     median_seconds,
     noise_jpeg,
@@ -46,13 +52,15 @@ from common import (
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--link-rtt-ms", type=float, default=10.0)
+    parser.add_argument("--link-mbit", type=float, default=200.0)
     args = parser.parse_args()
     tmp = workdir()
     database = postgres_database(tmp)
     setup_django(tmp, DATABASE_URL=database.url)
     gateway = start_gateway(tmp)
     try:
-        run(gateway, tmp, args.repeat)
+        run(gateway, tmp, args.repeat, args.link_rtt_ms, args.link_mbit)
     finally:
         if gateway.env is not None:
             gateway.ceph("stop")
@@ -62,7 +70,7 @@ def main() -> None:
         database.drop()
 
 
-def run(gateway, tmp: Path, repeat: int) -> None:
+def run(gateway, tmp: Path, repeat: int, link_rtt_ms: float, link_mbit: float) -> None:
     from django.contrib.auth import get_user_model
     from django.core.files.base import ContentFile
     from django.core.files.storage import storages
@@ -213,6 +221,28 @@ def run(gateway, tmp: Path, repeat: int) -> None:
                 ratio(baseline["baseline"], baseline["raw"]),
             )
         )
+
+    # The same over a network link, as from an app to its bucket: both requests now wait
+    # for the wire, and the app's rows and check run while its bytes are on it.
+    tls_port = int(gateway.tls_endpoint_url.rsplit(":", 1)[1])
+    link = LinkProxy(tls_port, rtt_ms=link_rtt_ms, mbit=link_mbit)
+    far = f"https://127.0.0.1:{link.port}"
+    far_client = dataclasses.replace(gateway, tls_endpoint_url=far).client(tls=True)
+    for size, target in targets.items():
+        far_jpeg = noise_jpeg(size)
+        for provider in ("aws", "ceph"):
+            with override_settings(STORAGES=ours(far, provider)):
+                timings = interleaved(
+                    {"raw": raw_put_with(far_client, far_jpeg), "api": api_upload_of(far_jpeg)},
+                    repeat,
+                )
+            rows.append(
+                (
+                    f"{size} MB, {provider} profile, HTTPS over a {link_rtt_ms:g} ms, "
+                    f"{link_mbit:g} Mbit/s link: API upload / raw put_object (target <= {target})",
+                    ratio(timings["api"], timings["raw"]),
+                )
+            )
 
     # Requests per upload, counted on the wire (renditions are the worker's, not counted).
     with override_settings(STORAGES=ours(proxy.url)):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import queue
 import socket
 import statistics
 import sys
@@ -163,6 +164,64 @@ class CountingProxy:
         finally:
             with contextlib.suppress(OSError):
                 target.shutdown(socket.SHUT_RDWR)
+
+
+class LinkProxy:
+    """TCP proxy of our own that makes the gateway as far away as a store on a network:
+    each direction is paced to ``mbit`` megabits per second and delivered ``rtt_ms`` / 2
+    later, so a request costs a round trip and its bytes' time on the wire, as from an
+    app to its object store, instead of a loopback copy."""
+
+    def __init__(self, upstream_port: int, *, rtt_ms: float, mbit: float) -> None:
+        self.upstream = ("127.0.0.1", upstream_port)
+        self.one_way = rtt_ms / 2000
+        self.bytes_per_second = mbit * 1e6 / 8
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(64)
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.upstream)
+            for source, target in ((client, upstream), (upstream, client)):
+                self._direction(source, target)
+
+    def _direction(self, source: socket.socket, target: socket.socket) -> None:
+        chunks: queue.Queue[tuple[float, bytes]] = queue.Queue()
+        on_the_wire = [0.0]  # when the link is free again in this direction
+
+        def receive() -> None:
+            try:
+                while data := source.recv(1 << 16):
+                    sent = max(time.perf_counter(), on_the_wire[0])
+                    on_the_wire[0] = sent + len(data) / self.bytes_per_second
+                    chunks.put((on_the_wire[0] + self.one_way, data))
+            except OSError:
+                pass
+            chunks.put((0.0, b""))
+
+        def deliver() -> None:
+            try:
+                while True:
+                    due, data = chunks.get()
+                    if not data:
+                        break
+                    if (wait := due - time.perf_counter()) > 0:
+                        time.sleep(wait)
+                    target.sendall(data)
+            except OSError:
+                pass
+            with contextlib.suppress(OSError):
+                target.shutdown(socket.SHUT_WR)
+
+        threading.Thread(target=receive, daemon=True).start()
+        threading.Thread(target=deliver, daemon=True).start()
 
 
 def workdir() -> Path:
