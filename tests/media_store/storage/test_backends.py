@@ -11,7 +11,7 @@ from storages.backends.s3 import S3Storage
 
 from media_store.errors import StorageUnavailable
 from media_store.models import StoredFile
-from media_store.storage.backends import PublicS3Storage
+from media_store.storage.backends import _LOADER, PublicS3Storage, load_store_models
 from media_store.storage.config import S3Settings, s3_options
 from media_store.storage.objects import write_object
 from tests.support.catalog import post_product_with_image
@@ -67,6 +67,20 @@ def test_every_thread_reuses_one_loaded_s3_model(s3):
     with storage.open("shared-loader-check.txt") as stored:
         assert stored.read() == b"works"
     storage.delete("shared-loader-check.txt")
+
+
+def test_the_preload_parses_every_model_file_a_connection_reads(s3):
+    """What gunicorn's master loads before forking (``config/wsgi.py``) is all that a
+    worker thread's first store connection reads: it parses no model file of its own."""
+    from media_store.models import storage_for
+
+    _LOADER._cache.clear()  # botocore's instance cache: as in a fresh process
+    load_store_models()
+    preloaded = set(_LOADER._cache)
+    thread = threading.Thread(target=lambda: storage_for("private").connection.meta.client)
+    thread.start()
+    thread.join()
+    assert preloaded and set(_LOADER._cache) == preloaded
 
 
 #: What a request may take before common routers give up on it (Heroku: 30 s).
