@@ -68,9 +68,10 @@ class StagedFile:
 class UploadStage:
     """Objects being written in one :func:`staged_uploads` block.
 
-    :meth:`put` starts each write in a thread of the stage's own and returns the row
-    at once, so the caller can record it while the bytes go up; :meth:`finish` waits
-    for every write (and the check beside it) and raises the first failure.
+    :meth:`put` returns each row at once and :meth:`start` writes the objects in the
+    request thread's writer, so the caller records the rows while the bytes go up;
+    :meth:`finish` waits for every write (and the check beside it) and raises the
+    first failure.
     """
 
     def __init__(self) -> None:
