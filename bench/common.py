@@ -96,18 +96,37 @@ def noise_jpeg(megabytes: float) -> bytes:
     return buffer.getvalue()
 
 
-class CountingProxy:
-    """HTTP/1.1 proxy of our own in front of the gateway, counting requests by method."""
+class _Proxy:
+    """A listener of ours on 127.0.0.1 that opens a connection to the gateway for each
+    client and hands both to :meth:`_connected`."""
 
     def __init__(self, upstream_port: int) -> None:
         self.upstream = ("127.0.0.1", upstream_port)
-        self.counts: Counter[str] = Counter()
-        self._lock = threading.Lock()
         self._listener = socket.socket()
         self._listener.bind(("127.0.0.1", 0))
         self._listener.listen(64)
         self.port = self._listener.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            self._connected(client, socket.create_connection(self.upstream))
+
+    def _connected(self, client: socket.socket, upstream: socket.socket) -> None:
+        raise NotImplementedError
+
+
+class CountingProxy(_Proxy):
+    """HTTP/1.1 proxy of our own in front of the gateway, counting requests by method."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        super().__init__(upstream_port)
 
     @property
     def url(self) -> str:
@@ -118,15 +137,9 @@ class CountingProxy:
             counts, self.counts = self.counts, Counter()
         return counts
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.upstream)
-            threading.Thread(target=self._requests, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
+    def _connected(self, client: socket.socket, upstream: socket.socket) -> None:
+        threading.Thread(target=self._requests, args=(client, upstream), daemon=True).start()
+        threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
 
     def _requests(self, client: socket.socket, upstream: socket.socket) -> None:
         reader = client.makefile("rb")
@@ -166,31 +179,20 @@ class CountingProxy:
                 target.shutdown(socket.SHUT_RDWR)
 
 
-class LinkProxy:
+class LinkProxy(_Proxy):
     """TCP proxy of our own that makes the gateway as far away as a store on a network:
     each direction is paced to ``mbit`` megabits per second and delivered ``rtt_ms`` / 2
     later, so a request costs a round trip and its bytes' time on the wire, as from an
     app to its object store, instead of a loopback copy."""
 
     def __init__(self, upstream_port: int, *, rtt_ms: float, mbit: float) -> None:
-        self.upstream = ("127.0.0.1", upstream_port)
         self.one_way = rtt_ms / 2000
         self.bytes_per_second = mbit * 1e6 / 8
-        self._listener = socket.socket()
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(64)
-        self.port = self._listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(upstream_port)
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.upstream)
-            for source, target in ((client, upstream), (upstream, client)):
-                self._direction(source, target)
+    def _connected(self, client: socket.socket, upstream: socket.socket) -> None:
+        for source, target in ((client, upstream), (upstream, client)):
+            self._direction(source, target)
 
     def _direction(self, source: socket.socket, target: socket.socket) -> None:
         chunks: queue.Queue[tuple[float, bytes]] = queue.Queue()
