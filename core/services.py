@@ -16,13 +16,13 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import IO, Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.text import slugify
 
 from media_store.uploads.intake import ImageSource, accept_images
 
 from . import order_rules
-from .errors import ProductInUse, SlugTaken
+from .errors import InvalidOrder, ProductInUse, SlugTaken
 from .idempotency import NO_CLAIM, Claim, Outcome, fingerprint, run_once
 from .models import Order, OrderImage, OrderLine, Product
 from .order_rules import LineRequest
@@ -232,6 +232,7 @@ def order_create(
     order_rules.check_lines(lines)
     order_rules.check_image_count(len(images) + len(uploads))
     with accept_images(owner=user, purpose=ORDER_IMAGES, files=images, upload_ids=uploads) as new:
+        hold_products_still_sold(lines)
         order = Order.objects.create(owner=user, note=note)
         OrderLine.objects.bulk_create(
             OrderLine(
@@ -248,6 +249,26 @@ def order_create(
         )
         claim.record(order)
     return order
+
+
+def hold_products_still_sold(lines: Sequence[LineRequest]) -> None:
+    """Lock the ordered products until this transaction ends, and check they are still sold.
+
+    The order's images are written while its rows are, so its transaction lasts as long
+    as the upload. Locked ``FOR SHARE``, its products cannot be archived or deleted
+    until the order has committed or rolled back (those changes wait for it); one
+    archived or deleted since the lines were checked is refused by name.
+    """
+    ids = sorted({line.product.pk for line in lines})
+    held = Product.objects.filter(pk__in=ids).order_by("pk")
+    if connection.features.has_select_for_update:  # SQLite: one writer at a time anyway
+        with connection.cursor() as cursor:
+            query, params = held.values("pk").query.sql_with_params()
+            cursor.execute(f"{query} FOR SHARE", params)
+    sold = set(held.filter(archived=False).values_list("pk", flat=True))
+    for line in lines:
+        if line.product.pk not in sold:
+            raise InvalidOrder(f"{line.product.name} is no longer sold.", field="lines")
 
 
 def order_set_status(*, order: Order, status: str) -> Order:

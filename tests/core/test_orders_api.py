@@ -2,19 +2,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
+from django.db import connection
 
-from core.models import Order, OrderImage
+from core.errors import InvalidOrder
+from core.models import Order, OrderImage, Product
 from core.services import LineRequest, order_create
 from media_store.models import StoredFile
 from tests.support.clients import client_for
+from tests.support.concurrency import needs_concurrent_writers
 from tests.support.http import fetch
 from tests.support.images import image_bytes, upload
 from tests.support.s3 import free_port, storages_for
 from tests.support.tasks import drain
+from tests.support.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.django_db
 
@@ -218,3 +223,59 @@ def test_deleting_an_order_deletes_its_objects_after_commit(user, staff, product
     assert StoredFile.objects.count() == 0 and len(s3.keys("private/")) == 2  # queued
     assert drain() == 2
     assert s3.keys() == []
+
+
+@pytest.mark.parametrize("change", ["archived", "deleted"])
+def test_a_product_withdrawn_after_the_lines_were_checked_is_refused_by_name(user, product, change):
+    lines = [LineRequest(product, 1)]  # checked with the product as it was then
+    withdrawn = Product.objects.filter(pk=product.pk)
+    withdrawn.update(archived=True) if change == "archived" else withdrawn.delete()
+    with pytest.raises(InvalidOrder, match=f"{product.name} is no longer sold"):
+        order_create(user=user, lines=lines, images=[upload()])
+    assert not Order.objects.exists() and not StoredFile.objects.exists()
+
+
+@pytest.mark.s3
+@pytest.mark.django_db(transaction=True)
+def test_a_product_archived_while_an_order_uploads_waits_for_the_order(
+    user, product, s3, settings, tmp_path
+):
+    """The order's transaction lasts as long as its upload: archiving one of its
+    products meanwhile waits until the order has committed, so no order commits for a
+    product archived after its lines were checked."""
+    needs_concurrent_writers()
+    proxy = TcpProxy(s3.server.port)
+    proxy.set_mode("delay", 0.5)  # the upload takes a second or so
+    settings.STORAGES = storages_for(s3.s3_settings(endpoint_url=proxy.url), tmp_path)
+    statuses: list[int] = []
+
+    def place_order() -> None:
+        statuses.append(post_order(user, product).status_code)
+        connection.close()
+
+    ordering = threading.Thread(target=place_order)
+    try:
+        ordering.start()
+        deadline = time.monotonic() + 20
+        while not _product_rows_held() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        started = time.monotonic()
+        Product.objects.filter(pk=product.pk).update(archived=True)
+        waited = time.monotonic() - started
+        ordering.join()
+    finally:
+        proxy.close()
+    assert statuses == [201]
+    assert waited > 0.2  # until the order committed
+    assert Order.objects.get().lines.get().product_id == product.pk
+
+
+def _product_rows_held() -> bool:
+    """Another connection holds product rows locked (an order being placed)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+            "WHERE c.relname = 'core_product' AND l.mode = 'RowShareLock' "
+            "AND l.pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0] > 0
