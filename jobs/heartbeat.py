@@ -72,6 +72,31 @@ def recover_stale_tasks() -> int:
     return recovered
 
 
+def requeue_tasks_of(worker_id: str) -> int:
+    """Make ready again the tasks ``worker_id`` left running when it lost the database
+    (it runs one task at a time: between two, none of its tasks still runs)."""
+    from django_tasks_db.models import DBTaskResult
+
+    from .django_api import TaskResultStatus
+
+    requeued = 0
+    running = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING).only(
+        "id", "worker_ids", "started_at", "task_path"
+    )
+    for result in running:
+        if result.worker_ids and result.worker_ids[-1] == worker_id:
+            requeued += DBTaskResult.objects.filter(
+                id=result.id, status=TaskResultStatus.RUNNING, started_at=result.started_at
+            ).update(status=TaskResultStatus.READY, run_after=timezone.now(), started_at=None)
+            logger.warning(
+                "task %s (%s) was cut off when worker %s lost the database: queued again",
+                result.id,
+                result.task_path,
+                worker_id,
+            )
+    return requeued
+
+
 def prune_heartbeats() -> int:
     """Forget workers not seen for a day."""
     deleted, _ = WorkerHeartbeat.objects.filter(

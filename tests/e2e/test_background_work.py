@@ -190,3 +190,42 @@ def test_deletes_queued_while_the_store_is_down_are_retried_until_done(
         )
     finally:
         proxy.close()
+
+
+def test_a_worker_that_loses_the_database_keeps_running_and_works_once_it_is_back(
+    deployment, figures
+):
+    """A managed database restarts or fails over: the worker's connections are reset
+    and new ones refused (our proxy between the worker and PostgreSQL) for a few
+    seconds. The worker keeps running and renders what was queued meanwhile."""
+    if not deployment.database.is_postgres:
+        pytest.skip("the worker reaches SQLite through no network")
+    database_url = deployment.env["DATABASE_URL"]
+    host, port = database_url.split("@", 1)[1].split("/", 1)[0].rsplit(":", 1)
+    proxy = TcpProxy(int(port))
+    try:
+        server = deployment.start(**FAST)
+        staff = deployment.tokens["staff"]
+        through_proxy = database_url.replace(f"{host}:{port}/", f"127.0.0.1:{proxy.port}/")
+        worker = deployment.worker(**FAST, DATABASE_URL=through_proxy).start()
+        before = post_product(server, staff, photo(700, 500, 11), "Before the outage")
+        wait_for(
+            lambda: set(rendition_states(deployment, file_id(deployment, before))) == {"ready"},
+            60,
+            "renditions before the outage",
+        )
+        proxy.set_mode("reset")  # the database goes away for the worker
+        during = post_product(server, staff, photo(700, 500, 12), "During the outage")
+        time.sleep(3)  # several polls and heartbeats fail meanwhile
+        assert worker.process.poll() is None, "the worker exited when the database went away"
+        proxy.set_mode("pass")
+        wait_for(
+            lambda: set(rendition_states(deployment, file_id(deployment, during))) == {"ready"},
+            60,
+            "renditions of what was queued during the outage",
+        )
+        assert worker.process.poll() is None
+        worker.stop()
+        figures("database away for 3 s: the worker stayed up and rendered the queued image")
+    finally:
+        proxy.close()

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from jobs.heartbeat import beat, recover_stale_tasks, worker_status
+from jobs.heartbeat import beat, recover_stale_tasks, requeue_tasks_of, worker_status
 from jobs.models import Schedule, WorkerHeartbeat
 from jobs.periodic import ensure_scheduled
 from jobs.tasks import backoff_seconds, defer
@@ -159,6 +159,19 @@ def test_tasks_of_a_worker_that_stopped_beating_go_back_to_the_queue(settings):
     drain()
     orphaned.refresh_from_db()
     assert orphaned.status == "SUCCESSFUL" and len(orphaned.worker_ids) == 2
+
+
+def test_a_worker_back_from_a_database_outage_queues_its_cut_off_task_again():
+    beat("back")
+    beat("other")
+    cut_off = running_task("back", started_ago=timedelta(seconds=5))
+    others = running_task("other", started_ago=timedelta(seconds=5))
+    assert requeue_tasks_of("back") == 1
+    statuses = dict(DBTaskResult.objects.values_list("id", "status"))
+    assert statuses[cut_off.pk] == "READY" and statuses[others.pk] == "RUNNING"
+    drain()
+    cut_off.refresh_from_db()
+    assert cut_off.status == "SUCCESSFUL"
 
 
 def test_the_check_and_status_say_when_no_worker_was_seen(settings):

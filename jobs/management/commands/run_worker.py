@@ -6,15 +6,16 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from typing import Any
 
 from django.core.management.base import CommandParser
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, connections
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands import db_worker
 
 from jobs.conf import jobs_setting
-from jobs.heartbeat import beat, recover_stale_tasks
+from jobs.heartbeat import beat, recover_stale_tasks, requeue_tasks_of
 from jobs.periodic import ensure_scheduled
 
 logger = logging.getLogger("jobs")
@@ -69,7 +70,37 @@ class Command(db_worker.Command):
             pulse.tick()  # registered before it claims anything
             pulse.start()
         try:
-            super().handle(*args, **options)
+            self._run_through_outages(*args, **options)
         finally:
             if pulse is not None:
                 pulse.stop()
+
+    def _run_through_outages(self, *args: Any, **options: Any) -> None:
+        """django-tasks' worker loop, started again when it loses the database (a restart
+        or failover of a managed PostgreSQL) instead of ending the process.
+
+        It is tried again every heartbeat; the task it was running, if any, is queued
+        again first. A signal during the wait ends the process as it would between two
+        tasks (the loop's own handler is still installed). ``--batch`` runs (tests,
+        one-off drains) still stop at the first error.
+        """
+        lost = False
+        while True:
+            try:
+                if lost:
+                    requeue_tasks_of(options["worker_id"])
+                super().handle(*args, **options)
+                return
+            except (OperationalError, InterfaceError) as exc:
+                if options["batch"]:
+                    raise
+                lost = True
+                wait = float(jobs_setting("JOBS_HEARTBEAT_SECONDS"))
+                logger.warning(
+                    "worker %s lost the database (%s); trying again in %g s",
+                    options["worker_id"],
+                    exc,
+                    wait,
+                )
+                connections.close_all()
+                time.sleep(wait)
