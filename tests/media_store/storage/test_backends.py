@@ -14,6 +14,7 @@ from media_store.models import StoredFile
 from media_store.storage.backends import _LOADER, PublicS3Storage, load_store_models
 from media_store.storage.config import S3Settings, s3_options
 from media_store.storage.objects import write_object
+from media_store.uploads.staging import _writer
 from tests.support.catalog import post_product_with_image
 from tests.support.s3 import storages_for
 from tests.support.tcp_proxy import TcpProxy
@@ -142,14 +143,19 @@ def test_while_the_store_hangs_one_write_waits_and_the_others_fail_at_once(s3, s
 
 
 def _sent_puts(storage, operation: str = "PutObject") -> list[dict[str, str]]:
-    """Headers of every ``operation`` this thread's client of ``storage`` sends from now on."""
+    """Headers of every ``operation`` sent from now on by this thread's client of
+    ``storage`` and by that of the writer its uploads go through."""
     sent: list[dict[str, str]] = []
-    events = storage.connection.meta.client.meta.events
 
     def record(request, **_) -> None:
         sent.append({name: _text(value) for name, value in request.headers.items()})
 
-    events.register(f"before-send.s3.{operation}", record)
+    def listen() -> None:
+        events = storage.connection.meta.client.meta.events
+        events.register(f"before-send.s3.{operation}", record)
+
+    listen()
+    _writer().submit(listen).result()
     return sent
 
 
