@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -44,57 +45,47 @@ def _stale_before() -> datetime:
 
 def recover_stale_tasks() -> int:
     """Make tasks of workers that stopped beating ready again; returns how many."""
-    from django_tasks_db.models import DBTaskResult
-
-    from .django_api import TaskResultStatus
-
     cutoff = _stale_before()
     live = set(
         WorkerHeartbeat.objects.filter(last_seen__gte=cutoff).values_list("worker_id", flat=True)
     )
-    recovered = 0
-    running = DBTaskResult.objects.filter(
-        status=TaskResultStatus.RUNNING, started_at__lt=cutoff
-    ).only("id", "worker_ids", "started_at", "task_path")
-    for result in running:
-        owner = result.worker_ids[-1] if result.worker_ids else None
-        if owner in live:
-            continue
-        recovered += DBTaskResult.objects.filter(
-            id=result.id, status=TaskResultStatus.RUNNING, started_at=result.started_at
-        ).update(status=TaskResultStatus.READY, run_after=timezone.now(), started_at=None)
-        logger.warning(
-            "task %s (%s) was left running by worker %s, which is gone: queued again",
-            result.id,
-            result.task_path,
-            owner,
-        )
-    return recovered
+    return _queue_again(
+        lambda owner: owner not in live, "was left running by worker {}, which is gone", cutoff
+    )
 
 
 def requeue_tasks_of(worker_id: str) -> int:
     """Make ready again the tasks ``worker_id`` left running when it lost the database
     (it runs one task at a time: between two, none of its tasks still runs)."""
+    return _queue_again(
+        lambda owner: owner == worker_id, "was cut off when worker {} lost the database"
+    )
+
+
+def _queue_again(
+    owned: Callable[[str | None], bool], why: str, started_before: datetime | None = None
+) -> int:
+    """Make ready again the running tasks whose last worker ``owned`` picks (started
+    before ``started_before``, if given); returns how many. Each is logged with ``why``."""
     from django_tasks_db.models import DBTaskResult
 
     from .django_api import TaskResultStatus
 
-    requeued = 0
-    running = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING).only(
-        "id", "worker_ids", "started_at", "task_path"
-    )
-    for result in running:
-        if result.worker_ids and result.worker_ids[-1] == worker_id:
-            requeued += DBTaskResult.objects.filter(
-                id=result.id, status=TaskResultStatus.RUNNING, started_at=result.started_at
-            ).update(status=TaskResultStatus.READY, run_after=timezone.now(), started_at=None)
-            logger.warning(
-                "task %s (%s) was cut off when worker %s lost the database: queued again",
-                result.id,
-                result.task_path,
-                worker_id,
-            )
-    return requeued
+    running = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING)
+    if started_before is not None:
+        running = running.filter(started_at__lt=started_before)
+    queued = 0
+    for result in running.only("id", "worker_ids", "started_at", "task_path"):
+        owner = result.worker_ids[-1] if result.worker_ids else None
+        if not owned(owner):
+            continue
+        queued += DBTaskResult.objects.filter(
+            id=result.id, status=TaskResultStatus.RUNNING, started_at=result.started_at
+        ).update(status=TaskResultStatus.READY, run_after=timezone.now(), started_at=None)
+        logger.warning(
+            "task %s (%s) %s: queued again", result.id, result.task_path, why.format(owner)
+        )
+    return queued
 
 
 def prune_heartbeats() -> int:
