@@ -80,14 +80,13 @@ class UploadStage:
         self.may_have_landed: list[tuple[str, str]] = []
         self._writes: list[tuple[PreparedImage, str, str]] = []
         self._writing: Future[None] | None = None
-        self._failure: BaseException | None = None
 
     def put(self, prepared: PreparedImage, purpose: Purpose) -> StagedFile:
         """Queue ``prepared`` for writing under a fresh key; return the unsaved row.
 
         A validation step left in ``prepared.check`` runs while the object is being
-        written: the key is random and no row names it yet, and if the check fails
-        :meth:`finish` raises it and :func:`staged_uploads` deletes the object.
+        written: the key is random and no committed row names it yet, and if the check
+        fails :meth:`finish` raises it and :func:`staged_uploads` deletes the object.
         """
         visibility = purpose.visibility
         key = new_key(purpose.prefix, prepared.extension)
@@ -117,12 +116,10 @@ class UploadStage:
             self._writing = _writer().submit(contextvars.copy_context().run, self._write_all)
 
     def _write_all(self) -> None:
-        try:
-            for prepared, visibility, key in self._writes:
-                with naming_the_file(prepared.original_name):  # its last check runs here
-                    _while_checking(prepared.check, partial(self._write, prepared, visibility, key))
-        except BaseException as exc:  # handed to the request's thread by finish()
-            self._failure = exc
+        """Runs in the writer; what it raises is raised again by :meth:`finish`."""
+        for prepared, visibility, key in self._writes:
+            with naming_the_file(prepared.original_name):  # its last check runs here
+                _while_checking(prepared.check, partial(self._write, prepared, visibility, key))
 
     def _write(self, prepared: PreparedImage, visibility: str, key: str) -> None:
         try:
@@ -135,12 +132,9 @@ class UploadStage:
 
     def finish(self) -> None:
         """Wait for the writes; raise the first failure (a check's over its write's)."""
-        if self._writing is not None:
-            self._writing.result()
-            self._writing = None
-        if self._failure is not None:
-            failure, self._failure = self._failure, None
-            raise failure
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.result()
 
     def discard(self) -> None:
         """Delete what this stage wrote; what the store refuses now is deleted later."""
