@@ -260,12 +260,13 @@ def hold_products_still_sold(lines: Sequence[LineRequest]) -> None:
     archived or deleted since the lines were checked is refused by name.
     """
     ids = sorted({line.product.pk for line in lines})
-    held = Product.objects.filter(pk__in=ids).order_by("pk")
+    still_sold = Product.objects.filter(pk__in=ids, archived=False).order_by("pk")
+    query, params = still_sold.values_list("pk").query.sql_with_params()
     if connection.features.has_select_for_update:  # SQLite: one writer at a time anyway
-        with connection.cursor() as cursor:
-            query, params = held.values("pk").query.sql_with_params()
-            cursor.execute(f"{query} FOR SHARE", params)
-    sold = set(held.filter(archived=False).values_list("pk", flat=True))
+        query += " FOR SHARE"  # a row being archived is waited for, then read again
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        sold = {pk for (pk,) in cursor.fetchall()}
     for line in lines:
         if line.product.pk not in sold:
             raise InvalidOrder(f"{line.product.name} is no longer sold.", field="lines")
