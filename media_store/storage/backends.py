@@ -59,10 +59,15 @@ def load_store_models() -> None:
     credentials are looked up and nothing is sent, and nothing of it is kept but the
     loader's cache.
     """
+    session = boto3.session.Session(botocore_session=_botocore_session())
+    session.resource("s3", region_name="us-east-1", config=Config(signature_version=UNSIGNED))
+
+
+def _botocore_session() -> botocore.session.Session:
+    """A botocore session that reads its model files through the process's one loader."""
     core = botocore.session.get_session()
     core.register_component("data_loader", _LOADER)
-    session = boto3.session.Session(botocore_session=core)
-    session.resource("s3", region_name="us-east-1", config=Config(signature_version=UNSIGNED))
+    return core
 
 
 #: Set (in this thread or task) by :func:`overwriting`.
@@ -151,10 +156,8 @@ class NoOverwriteS3Storage(S3Storage):
     def _create_session(self) -> boto3.session.Session:
         if self.session_profile:
             return super()._create_session()
-        core = botocore.session.get_session()
-        core.register_component("data_loader", _LOADER)
         return boto3.session.Session(
-            botocore_session=core,
+            botocore_session=_botocore_session(),
             aws_access_key_id=self.access_key,
             aws_secret_access_key=self.secret_key,
             aws_session_token=self.security_token,
